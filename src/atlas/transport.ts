@@ -1,0 +1,187 @@
+/**
+ * The HTTP edge shared by every Atlas call: one keep-alive undici Agent for the process, a
+ * `send` that applies timeouts and the User-Agent, reads the body within a size limit, reports
+ * each request to an observer (for metrics), and turns every undici failure into a typed error.
+ */
+import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import {
+  AtlasDecodeError,
+  AtlasNetworkError,
+  AtlasTimeoutError,
+  type AtlasError,
+} from "./errors.js";
+import type { AtlasErrorContext } from "./errors.js";
+
+/** Timeouts of one request; undici's own defaults are 300 s, far too long for a poller. */
+export interface Timeouts {
+  readonly connectMs: number;
+  readonly headersMs: number;
+  readonly bodyMs: number;
+}
+
+/** Defaults of at most 30 s each. */
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000 };
+
+/** Largest response body accepted; a restore job is about 1 KiB, a page of 500 about 500 KiB. */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** Which remote API a request went to, as the `api` label of the request metrics. */
+export type RequestApi = "tenant" | "flex" | "oauth";
+
+/** One finished request (or attempt), as the metrics see it. */
+export interface RequestObservation {
+  readonly api: RequestApi;
+  /** An HTTP status, or `timeout`, `network`, `decode`. */
+  readonly code: string;
+  readonly durationSeconds: number;
+  /** Response headers, when a response arrived. */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** Receives every request's outcome; must not throw. */
+export type RequestObserver = (observation: RequestObservation) => void;
+
+/** Creates the process-wide keep-alive Agent. */
+export function createAgent(
+  options: { connectTimeoutMs?: number; maxBodyBytes?: number } = {},
+): Agent {
+  return new Agent({
+    connect: { timeout: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs },
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    maxResponseSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+  });
+}
+
+/** What `send` needs besides the request itself. */
+export interface TransportOptions {
+  readonly baseUrl: string;
+  readonly dispatcher: Dispatcher;
+  readonly userAgent: string;
+  readonly timeouts: Timeouts;
+  readonly observer?: RequestObserver | undefined;
+  /** The clock, for durations; defaults to performance.now(). */
+  readonly monotonicNow?: () => number;
+}
+
+/** One request to send. */
+export interface SendRequest {
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly api: RequestApi;
+  readonly operation: string;
+  readonly signal?: AbortSignal | undefined;
+  /** A different dispatcher for this request (e.g. one with digest authentication). */
+  readonly dispatcher?: Dispatcher;
+}
+
+/** A response whose body was read in full. */
+export interface SendResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
+/**
+ * Sends one request and reads its body. Resolves with any HTTP status (the caller decides what
+ * is an error); rejects only with an AtlasError (timeout, network, oversized body) or with the
+ * signal's abort reason.
+ */
+export async function send(options: TransportOptions, req: SendRequest): Promise<SendResponse> {
+  const clock = options.monotonicNow ?? (() => performance.now());
+  const url = new URL(req.path, options.baseUrl);
+  for (const [name, value] of Object.entries(req.query ?? {})) url.searchParams.set(name, value);
+  const context: AtlasErrorContext = { operation: req.operation, target: req.path };
+  const started = clock();
+  const observe = (code: string, headers?: SendResponse["headers"]): void => {
+    options.observer?.({
+      api: req.api,
+      code,
+      durationSeconds: (clock() - started) / 1000,
+      ...(headers ? { headers } : {}),
+    });
+  };
+  let status = 0;
+  let headers: SendResponse["headers"] | undefined;
+  try {
+    const response = await request(url, {
+      method: req.method,
+      headers: { "user-agent": options.userAgent, ...req.headers },
+      ...(req.body !== undefined ? { body: req.body } : {}),
+      dispatcher: req.dispatcher ?? options.dispatcher,
+      headersTimeout: options.timeouts.headersMs,
+      bodyTimeout: options.timeouts.bodyMs,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    status = response.statusCode;
+    headers = response.headers;
+    const body = await response.body.text();
+    observe(String(status), headers);
+    return { status, headers, body };
+  } catch (error) {
+    if (req.signal?.aborted) {
+      observe("aborted", headers);
+      throw req.signal.reason;
+    }
+    const mapped = toAtlasError(error, context, options.timeouts);
+    observe(mapped.metricCode, headers);
+    throw mapped;
+  }
+}
+
+/** Maps an undici or system error onto the typed errors. */
+export function toAtlasError(
+  error: unknown,
+  context: Omit<AtlasErrorContext, "cause">,
+  timeouts: Timeouts,
+): AtlasError {
+  const withCause = { ...context, cause: error };
+  if (error instanceof undiciErrors.ConnectTimeoutError) {
+    return new AtlasTimeoutError("connect", timeouts.connectMs, withCause);
+  }
+  if (error instanceof undiciErrors.HeadersTimeoutError) {
+    return new AtlasTimeoutError("headers", timeouts.headersMs, withCause);
+  }
+  if (error instanceof undiciErrors.BodyTimeoutError) {
+    return new AtlasTimeoutError("body", timeouts.bodyMs, withCause);
+  }
+  if (error instanceof undiciErrors.ResponseExceededMaxSizeError) {
+    return new AtlasDecodeError(["response body exceeds the size limit"], withCause);
+  }
+  const code = errorCode(error);
+  const description = describe(error, code);
+  return new AtlasNetworkError(code, description, withCause);
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  // undici wraps system errors (ECONNREFUSED, ENOTFOUND) in its own; prefer the innermost code.
+  let found: string | undefined;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") found = code;
+    current = current.cause;
+  }
+  return found;
+}
+
+function describe(error: unknown, code: string | undefined): string {
+  switch (code) {
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the host name could not be resolved";
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ECONNRESET":
+      return "connection reset";
+    case "UND_ERR_SOCKET":
+      return "the connection closed before the answer was complete";
+    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
+      return "the body did not match its Content-Length";
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}

@@ -1,0 +1,45 @@
+/** The daemon's effective settings, after the file, the environment and defaults are merged. */
+import type { JobRef } from "../atlas/model.js";
+import type { Timeouts } from "../atlas/transport.js";
+
+/** Which restore endpoint to use: a fixed family, or `auto` (tenant before the sunset, then Flex). */
+export type ApiMode = "auto" | "tenant" | "flex";
+
+/** Service account (OAuth 2.0 client credentials) or API key (HTTP Digest). */
+export type Credentials =
+  | { readonly kind: "serviceAccount"; readonly clientId: string; readonly clientSecret: string }
+  | { readonly kind: "apiKey"; readonly publicKey: string; readonly privateKey: string };
+
+/** One configured restore job. */
+export interface JobSettings extends JobRef {
+  /** Overrides the global mode for this job. */
+  readonly api?: ApiMode;
+}
+
+/** Where the metrics and health server listens. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Everything the daemon needs to run. */
+export interface Settings {
+  /** The file the settings were read from, if any. */
+  readonly configFile: string | undefined;
+  /** node-cron expression, optional seconds field. */
+  readonly schedule: string;
+  readonly api: ApiMode;
+  /** The tenant endpoint's sunset, epoch milliseconds (UTC midnight of the configured date). */
+  readonly tenantSunset: number;
+  readonly listen: ListenAddress;
+  readonly stateFile: string;
+  /** Requests in flight at once. */
+  readonly concurrency: number;
+  /** How long a finished job's series stay exported. */
+  readonly finishedRetentionMs: number;
+  readonly logLevel: string;
+  readonly baseUrl: string;
+  readonly timeouts: Timeouts;
+  readonly credentials: Credentials;
+  readonly jobs: readonly JobSettings[];
+}
