@@ -1,0 +1,111 @@
+/**
+ * Decoding of untrusted restore-job bodies from both families into one RestoreJob. Field rules
+ * follow the official schemas (TenantRestore, FlexBackupRestoreJob20241113); a status outside the
+ * enum is kept as UNKNOWN with its raw value, and unknown fields are ignored so that Atlas can add
+ * fields without breaking us.
+ */
+import { z } from "zod";
+import { toRestoreStatus, type ApiFamily, type RestoreJob } from "./model.js";
+
+const objectId = z.string().regex(/^([a-f0-9]{24})$/, "is not a 24-character hexadecimal id");
+const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/, "is not a valid cluster name");
+const date = z.iso.datetime({ offset: true, message: "is not an ISO-8601 date-time" });
+
+const common = {
+  id: objectId,
+  status: z.string().min(1, "is empty"),
+  deliveryType: z.enum(["RESTORE", "DOWNLOAD"]).optional(),
+  snapshotId: objectId.optional(),
+  snapshotUrl: z.string().optional(),
+  projectId: objectId.optional(),
+  targetProjectId: objectId.optional(),
+  targetDeploymentItemName: z
+    .string()
+    .regex(/^[\p{L}\p{N}\-_.(),:&@+']{1,64}$/u, "is not a valid deployment name")
+    .optional(),
+  snapshotFinishedDate: date.optional(),
+  restoreScheduledDate: date.optional(),
+  restoreFinishedDate: date.optional(),
+  expirationDate: date.optional(),
+};
+
+const tenantSchema = z.object({ ...common, clusterName: name.optional() });
+const flexSchema = z.object({ ...common, instanceName: name.optional() });
+
+/** The outcome of decoding: a job, or the list of problems found. */
+export type DecodeResult =
+  | { readonly ok: true; readonly job: RestoreJob }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join(".");
+    if (issue.code === "invalid_type" && issue.input === undefined) {
+      return `${path || "body"}: is missing`;
+    }
+    return `${path || "body"}: ${issue.message}`;
+  });
+}
+
+/** Builds the model from validated fields, leaving out the absent ones. */
+function toJob(fields: { readonly [K in keyof RestoreJob]: RestoreJob[K] | undefined }): RestoreJob {
+  return Object.fromEntries(
+    Object.entries(fields).filter(([, v]) => v !== undefined),
+  ) as unknown as RestoreJob;
+}
+
+/** Decodes one restore-job document of the given family. */
+export function decodeRestoreJob(api: ApiFamily, body: unknown): DecodeResult {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { ok: false, problems: ["body: is not a JSON object"] };
+  }
+  if (api === "tenant") {
+    const parsed = tenantSchema.safeParse(body);
+    if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
+    const { status, ...rest } = parsed.data;
+    return {
+      ok: true,
+      job: toJob({ ...rest, status: toRestoreStatus(status), rawStatus: status }),
+    };
+  }
+  const parsed = flexSchema.safeParse(body);
+  if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
+  const { status, instanceName, ...rest } = parsed.data;
+  return {
+    ok: true,
+    job: toJob({
+      ...rest,
+      clusterName: instanceName,
+      status: toRestoreStatus(status),
+      rawStatus: status,
+    }),
+  };
+}
+
+const pageSchema = z.object({
+  results: z.array(z.unknown()),
+  totalCount: z.number().int().nonnegative().optional(),
+  links: z.array(z.object({ rel: z.string().optional(), href: z.string().optional() })).optional(),
+});
+
+/** One decoded page of a LIST answer: the raw results (decoded one by one) and paging hints. */
+export type DecodedPage =
+  | {
+      readonly ok: true;
+      readonly results: readonly unknown[];
+      readonly totalCount: number | undefined;
+      readonly hasNext: boolean;
+    }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+/** Decodes the envelope of a LIST answer (`{results, totalCount, links}`). */
+export function decodePage(body: unknown): DecodedPage {
+  const parsed = pageSchema.safeParse(body);
+  if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
+  return {
+    ok: true,
+    results: parsed.data.results,
+    totalCount: parsed.data.totalCount,
+    hasNext: (parsed.data.links ?? []).some((link) => link.rel === "next"),
+  };
+}

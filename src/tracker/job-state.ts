@@ -1,0 +1,46 @@
+/** What the daemon knows about one restore job between polls; persisted in the state file. */
+import type { ApiFamily, RestoreStatus } from "../atlas/model.js";
+
+/** Static properties of a job, as Atlas reported them last. */
+export interface JobInfo {
+  readonly deliveryType?: string;
+  readonly snapshotId?: string;
+  readonly targetProjectId?: string;
+  readonly targetDeploymentItemName?: string;
+  /** Epoch milliseconds. */
+  readonly scheduledAt?: number;
+  /** Epoch milliseconds. */
+  readonly finishedAt?: number;
+}
+
+/** Why a job moved to another endpoint family. */
+export type SwitchReason =
+  | "sunset_date"
+  | "version_gone"
+  | "flex_cluster"
+  | "cluster_not_found"
+  | "configuration";
+
+/** The tracked state of one job. Every time is epoch milliseconds. */
+export interface JobState {
+  readonly groupId: string;
+  readonly clusterName: string;
+  readonly restoreId: string;
+  /** The family the job was last polled on. */
+  readonly api: ApiFamily;
+  /** The last status seen, or null before the first sighting. */
+  readonly status: RestoreStatus | null;
+  /** The raw status string when `status` is UNKNOWN. */
+  readonly rawStatus?: string;
+  readonly info?: JobInfo;
+  /** When the status last changed (or was first seen). */
+  readonly lastTransitionAt?: number;
+  /** When Atlas last answered for this job with the job. */
+  readonly lastSuccessAt?: number;
+  /** When the job was first seen in a final status; its series go after the retention. */
+  readonly terminalSince?: number;
+  /** The kind of the current polling error, absent while polls succeed. */
+  readonly errorKind?: string;
+  /** Set once the job left the tenant family in auto mode; never undone by a restart. */
+  readonly switchedToFlex?: { readonly at: number; readonly reason: SwitchReason };
+}

@@ -1,0 +1,243 @@
+/**
+ * The pure core: given a job's previous state, one observation and the time, returns the new
+ * state and the events to report. No IO, no clock: `now` is an argument (kube-state-metrics
+ * style), so every rule here is a table test.
+ */
+import type { AtlasError } from "../atlas/errors.js";
+import {
+  KNOWN_STATUSES,
+  TERMINAL_STATUSES,
+  type ApiFamily,
+  type JobRef,
+  type RestoreJob,
+  type RestoreStatus,
+} from "../atlas/model.js";
+import type { ApiMode } from "../config/settings.js";
+import type { JobInfo, JobState, SwitchReason } from "./job-state.js";
+
+/** A status change, including the first sighting (`from: null`). */
+export interface TransitionEvent {
+  readonly type: "transition";
+  readonly from: RestoreStatus | null;
+  readonly to: RestoreStatus;
+  readonly job: RestoreJob;
+  /** How long the job was in `from`, when known. */
+  readonly previousStatusSeconds?: number;
+  /** From scheduled to finished, when the job is final and Atlas gave both dates. */
+  readonly durationSeconds?: number;
+}
+
+/** A status that went backwards in the restore workflow; Atlas is followed anyway. */
+export interface RegressionEvent {
+  readonly type: "regressed";
+  readonly from: RestoreStatus;
+  readonly to: RestoreStatus;
+}
+
+/** Polling started failing, or failed in a new way. */
+export interface PollErrorEvent {
+  readonly type: "poll_error";
+  readonly kind: string;
+  readonly previousKind: string | undefined;
+  readonly error: AtlasError;
+}
+
+/** Polling succeeded again after errors. */
+export interface PollRecoveredEvent {
+  readonly type: "poll_recovered";
+  readonly previousKind: string;
+}
+
+/** The job moved to another endpoint family. */
+export interface ApiSwitchedEvent {
+  readonly type: "api_switched";
+  readonly from: ApiFamily;
+  readonly to: ApiFamily;
+  readonly reason: SwitchReason;
+}
+
+/** Everything the tracker reports. */
+export type TrackerEvent =
+  | TransitionEvent
+  | RegressionEvent
+  | PollErrorEvent
+  | PollRecoveredEvent
+  | ApiSwitchedEvent;
+
+/** A new state and what happened on the way to it. */
+export interface Step {
+  readonly state: JobState;
+  readonly events: readonly TrackerEvent[];
+}
+
+/** The state of a job never seen, to be polled on `api`. */
+export function initialState(ref: JobRef, api: ApiFamily): JobState {
+  return {
+    groupId: ref.groupId,
+    clusterName: ref.clusterName,
+    restoreId: ref.restoreId,
+    api,
+    status: null,
+  };
+}
+
+/** True once a job is COMPLETED or FAILED: it is not polled again. */
+export function isTerminal(state: JobState): boolean {
+  return state.status !== null && TERMINAL_STATUSES.has(state.status);
+}
+
+/** True while a job's series should be exported. */
+export function isExported(state: JobState, now: number, retentionMs: number): boolean {
+  return state.terminalSince === undefined || now - state.terminalSince < retentionMs;
+}
+
+/**
+ * Decides which family a job is polled on. `tenant` and `flex` are exactly that; `auto` is
+ * tenant before the sunset date and Flex from then on, or once the job switched.
+ */
+export function resolveApi(
+  mode: ApiMode,
+  state: JobState | undefined,
+  now: number,
+  tenantSunset: number,
+): { api: ApiFamily; reason: SwitchReason } {
+  if (mode !== "auto") return { api: mode, reason: "configuration" };
+  if (state?.switchedToFlex) return { api: "flex", reason: state.switchedToFlex.reason };
+  if (now >= tenantSunset) return { api: "flex", reason: "sunset_date" };
+  return { api: "tenant", reason: "configuration" };
+}
+
+/**
+ * Moves a job to `api`. A job already seen on another family gets an api_switched event; a
+ * move to Flex in auto mode is remembered so that a restart does not undo it.
+ */
+export function switchApi(
+  state: JobState,
+  api: ApiFamily,
+  reason: SwitchReason,
+  now: number,
+  persistent: boolean,
+): Step {
+  if (state.api === api) return { state, events: [] };
+  const remember = persistent && api === "flex" && !state.switchedToFlex;
+  const next: JobState = {
+    ...state,
+    api,
+    ...(remember ? { switchedToFlex: { at: now, reason } } : {}),
+  };
+  const seen = state.status !== null || state.errorKind !== undefined;
+  return {
+    state: next,
+    events: seen ? [{ type: "api_switched", from: state.api, to: api, reason }] : [],
+  };
+}
+
+/**
+ * The tenant answers that mean "this endpoint or cluster is no longer served here": in auto
+ * mode they move the job to Flex at once.
+ */
+export function tenantGoneReason(error: AtlasError): SwitchReason | undefined {
+  if (error.code !== "ATLAS_HTTP_ERROR") return undefined;
+  const http = error as AtlasError & { status: number; errorCode: string | undefined };
+  if (http.status === 410) return "version_gone";
+  if (http.status === 400 && http.errorCode === "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API") {
+    return "flex_cluster";
+  }
+  if (http.status === 404 && http.errorCode === "CLUSTER_NOT_FOUND") return "cluster_not_found";
+  return undefined;
+}
+
+function parseDate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function infoOf(job: RestoreJob): JobInfo {
+  const info: {
+    -readonly [K in keyof JobInfo]: JobInfo[K];
+  } = {};
+  if (job.deliveryType !== undefined) info.deliveryType = job.deliveryType;
+  if (job.snapshotId !== undefined) info.snapshotId = job.snapshotId;
+  if (job.targetProjectId !== undefined) info.targetProjectId = job.targetProjectId;
+  if (job.targetDeploymentItemName !== undefined) {
+    info.targetDeploymentItemName = job.targetDeploymentItemName;
+  }
+  const scheduledAt = parseDate(job.restoreScheduledDate);
+  if (scheduledAt !== undefined) info.scheduledAt = scheduledAt;
+  const finishedAt = parseDate(job.restoreFinishedDate);
+  if (finishedAt !== undefined) info.finishedAt = finishedAt;
+  return info;
+}
+
+const ORDER: ReadonlyMap<RestoreStatus, number> = new Map(
+  KNOWN_STATUSES.map((status, index) => [status, Math.min(index, 3)]),
+);
+
+function isRegression(from: RestoreStatus, to: RestoreStatus): boolean {
+  const a = ORDER.get(from);
+  const b = ORDER.get(to);
+  return a !== undefined && b !== undefined && b < a;
+}
+
+/** Applies a successful poll: the job as Atlas sees it now. */
+export function observeJob(state: JobState, job: RestoreJob, now: number): Step {
+  const events: TrackerEvent[] = [];
+  if (state.errorKind !== undefined) {
+    events.push({ type: "poll_recovered", previousKind: state.errorKind });
+  }
+  const info = infoOf(job);
+  const changed =
+    state.status !== job.status ||
+    (job.status === "UNKNOWN" && state.rawStatus !== job.rawStatus);
+  const terminal = TERMINAL_STATUSES.has(job.status);
+  const next: JobState = {
+    groupId: state.groupId,
+    clusterName: state.clusterName,
+    restoreId: state.restoreId,
+    api: state.api,
+    status: job.status,
+    ...(job.status === "UNKNOWN" ? { rawStatus: job.rawStatus } : {}),
+    info,
+    lastSuccessAt: now,
+    ...(changed
+      ? { lastTransitionAt: now }
+      : state.lastTransitionAt !== undefined
+        ? { lastTransitionAt: state.lastTransitionAt }
+        : {}),
+    ...(terminal ? { terminalSince: changed ? now : (state.terminalSince ?? now) } : {}),
+    ...(state.switchedToFlex ? { switchedToFlex: state.switchedToFlex } : {}),
+  };
+  if (changed) {
+    if (state.status !== null && isRegression(state.status, job.status)) {
+      events.push({ type: "regressed", from: state.status, to: job.status });
+    }
+    const previousStatusSeconds =
+      state.status !== null && state.lastTransitionAt !== undefined
+        ? (now - state.lastTransitionAt) / 1000
+        : undefined;
+    const durationSeconds =
+      terminal && info.scheduledAt !== undefined && info.finishedAt !== undefined
+        ? Math.max(0, (info.finishedAt - info.scheduledAt) / 1000)
+        : undefined;
+    events.push({
+      type: "transition",
+      from: state.status,
+      to: job.status,
+      job,
+      ...(previousStatusSeconds !== undefined ? { previousStatusSeconds } : {}),
+      ...(durationSeconds !== undefined ? { durationSeconds } : {}),
+    });
+  }
+  return { state: next, events };
+}
+
+/** Applies a failed poll: reported once per kind of failure, not every cycle. */
+export function observeError(state: JobState, error: AtlasError): Step {
+  const kind = error.kind;
+  if (state.errorKind === kind) return { state, events: [] };
+  return {
+    state: { ...state, errorKind: kind },
+    events: [{ type: "poll_error", kind, previousKind: state.errorKind, error }],
+  };
+}

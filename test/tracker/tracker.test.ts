@@ -1,0 +1,239 @@
+import { describe, expect, it } from "vitest";
+import { AtlasHttpError, AtlasNetworkError, AtlasTimeoutError } from "../../src/atlas/errors.js";
+import type { RestoreJob, RestoreStatus } from "../../src/atlas/model.js";
+import type { JobState } from "../../src/tracker/job-state.js";
+import {
+  initialState,
+  isExported,
+  isTerminal,
+  observeError,
+  observeJob,
+  resolveApi,
+  switchApi,
+  tenantGoneReason,
+} from "../../src/tracker/tracker.js";
+
+const ref = {
+  groupId: "32b6e34b3d91647abb20e7b8",
+  clusterName: "Cluster0",
+  restoreId: "6a793f81d2c4a03c5e4b1f20",
+};
+const T0 = Date.parse("2026-11-29T10:00:00Z");
+const context = { operation: "get tenant restore job", target: "/x" };
+
+function job(status: string, extra: Partial<RestoreJob> = {}): RestoreJob {
+  const known = ["PENDING", "QUEUED", "RUNNING", "COMPLETED", "FAILED"];
+  return {
+    id: ref.restoreId,
+    status: (known.includes(status) ? status : "UNKNOWN") as RestoreStatus,
+    rawStatus: status,
+    ...extra,
+  };
+}
+
+function seen(status: RestoreStatus | null, extra: Partial<JobState> = {}): JobState {
+  return { ...initialState(ref, "tenant"), status, ...extra };
+}
+
+describe("observeJob: the transition table", () => {
+  it.each<[RestoreStatus | null, string, string[]]>([
+    [null, "PENDING", ["transition null→PENDING"]],
+    [null, "COMPLETED", ["transition null→COMPLETED"]],
+    ["PENDING", "PENDING", []],
+    ["PENDING", "QUEUED", ["transition PENDING→QUEUED"]],
+    ["QUEUED", "RUNNING", ["transition QUEUED→RUNNING"]],
+    ["RUNNING", "COMPLETED", ["transition RUNNING→COMPLETED"]],
+    ["RUNNING", "FAILED", ["transition RUNNING→FAILED"]],
+    ["PENDING", "FAILED", ["transition PENDING→FAILED"]],
+    ["RUNNING", "QUEUED", ["regressed RUNNING→QUEUED", "transition RUNNING→QUEUED"]],
+    ["COMPLETED", "RUNNING", ["regressed COMPLETED→RUNNING", "transition COMPLETED→RUNNING"]],
+    ["RUNNING", "CLOSED", ["transition RUNNING→UNKNOWN"]],
+    ["UNKNOWN", "RUNNING", ["transition UNKNOWN→RUNNING"]],
+  ])("%s then %s gives %j", (from, to, expected) => {
+    const before = seen(from, from === "UNKNOWN" ? { rawStatus: "CLOSED" } : {});
+    const { events } = observeJob(before, job(to), T0);
+    expect(
+      events.map((e) =>
+        e.type === "transition" || e.type === "regressed" ? `${e.type} ${e.from}→${e.to}` : e.type,
+      ),
+    ).toEqual(expected);
+  });
+
+  it("treats a new raw value outside the enum as a change, the same one as no change", () => {
+    const before = seen("UNKNOWN", { rawStatus: "CLOSED" });
+    expect(observeJob(before, job("CLOSED"), T0).events).toEqual([]);
+    const step = observeJob(before, job("ARCHIVED"), T0);
+    expect(step.events.map((e) => e.type)).toEqual(["transition"]);
+    expect(step.state.rawStatus).toBe("ARCHIVED");
+  });
+
+  it("records times, info and durations", () => {
+    const scheduled = "2026-11-29T09:00:00Z";
+    const finished = "2026-11-29T09:01:03Z";
+    const before = seen("RUNNING", { lastTransitionAt: T0 - 30_000 });
+    const step = observeJob(
+      before,
+      job("COMPLETED", {
+        deliveryType: "RESTORE",
+        snapshotId: "5f4007f327a3bd7b6f4103c5",
+        targetProjectId: "32b6e34b3d91647abb20e7b8",
+        targetDeploymentItemName: "Cluster1",
+        restoreScheduledDate: scheduled,
+        restoreFinishedDate: finished,
+      }),
+      T0,
+    );
+    expect(step.state).toEqual({
+      ...ref,
+      api: "tenant",
+      status: "COMPLETED",
+      info: {
+        deliveryType: "RESTORE",
+        snapshotId: "5f4007f327a3bd7b6f4103c5",
+        targetProjectId: "32b6e34b3d91647abb20e7b8",
+        targetDeploymentItemName: "Cluster1",
+        scheduledAt: Date.parse(scheduled),
+        finishedAt: Date.parse(finished),
+      },
+      lastSuccessAt: T0,
+      lastTransitionAt: T0,
+      terminalSince: T0,
+    });
+    expect(step.events).toMatchObject([
+      {
+        type: "transition",
+        from: "RUNNING",
+        to: "COMPLETED",
+        previousStatusSeconds: 30,
+        durationSeconds: 63,
+      },
+    ]);
+    expect(isTerminal(step.state)).toBe(true);
+  });
+
+  it("keeps the last transition time when nothing changed", () => {
+    const before = seen("RUNNING", { lastTransitionAt: T0 - 5_000, lastSuccessAt: T0 - 5_000 });
+    const step = observeJob(before, job("RUNNING"), T0);
+    expect(step.state.lastTransitionAt).toBe(T0 - 5_000);
+    expect(step.state.lastSuccessAt).toBe(T0);
+  });
+});
+
+describe("observeError and recovery", () => {
+  const http404 = new AtlasHttpError({ status: 404, errorCode: "RESOURCE_NOT_FOUND" }, context);
+  const reset = new AtlasNetworkError("ECONNRESET", "connection reset", context);
+
+  it("reports an error once per kind, then the recovery once", () => {
+    let state = seen("RUNNING");
+    const first = observeError(state, http404);
+    expect(first.events).toMatchObject([
+      { type: "poll_error", kind: "http_404_RESOURCE_NOT_FOUND", previousKind: undefined },
+    ]);
+    state = first.state;
+    expect(observeError(state, http404).events).toEqual([]);
+    const changed = observeError(state, reset);
+    expect(changed.events).toMatchObject([
+      {
+        type: "poll_error",
+        kind: "network_ECONNRESET",
+        previousKind: "http_404_RESOURCE_NOT_FOUND",
+      },
+    ]);
+    const recovered = observeJob(changed.state, job("RUNNING"), T0);
+    expect(recovered.events).toEqual([
+      { type: "poll_recovered", previousKind: "network_ECONNRESET" },
+    ]);
+    expect(recovered.state.errorKind).toBeUndefined();
+  });
+
+  it("distinguishes timeout phases", () => {
+    const headers = new AtlasTimeoutError("headers", 1000, context);
+    const body = new AtlasTimeoutError("body", 1000, context);
+    const step = observeError(observeError(seen("RUNNING"), headers).state, body);
+    expect(step.events).toMatchObject([{ kind: "timeout_body", previousKind: "timeout_headers" }]);
+  });
+});
+
+describe("resolveApi: the sunset switch", () => {
+  const sunset = Date.parse("2026-01-22T00:00:00Z");
+  it.each<[string, "auto" | "tenant" | "flex", number, Partial<JobState>, string]>([
+    ["auto before the sunset", "auto", sunset - 1, {}, "tenant"],
+    ["auto at the sunset", "auto", sunset, {}, "flex"],
+    [
+      "auto after a switch",
+      "auto",
+      sunset - 1,
+      { switchedToFlex: { at: 1, reason: "version_gone" } },
+      "flex",
+    ],
+    ["tenant after the sunset", "tenant", sunset + 1, {}, "tenant"],
+    [
+      "tenant after a switch",
+      "tenant",
+      sunset - 1,
+      { switchedToFlex: { at: 1, reason: "version_gone" } },
+      "tenant",
+    ],
+    ["flex before the sunset", "flex", sunset - 1, {}, "flex"],
+  ])("%s", (_name, mode, now, extra, expected) => {
+    expect(resolveApi(mode, seen("RUNNING", extra), now, sunset).api).toBe(expected);
+  });
+
+  it("logs a switch only for a job already seen, and remembers it in auto mode", () => {
+    expect(switchApi(seen(null), "flex", "sunset_date", T0, true)).toEqual({
+      state: { ...seen(null), api: "flex", switchedToFlex: { at: T0, reason: "sunset_date" } },
+      events: [],
+    });
+    const step = switchApi(seen("RUNNING"), "flex", "version_gone", T0, true);
+    expect(step.events).toEqual([
+      { type: "api_switched", from: "tenant", to: "flex", reason: "version_gone" },
+    ]);
+    expect(step.state.switchedToFlex).toEqual({ at: T0, reason: "version_gone" });
+    expect(
+      switchApi(seen("RUNNING"), "flex", "configuration", T0, false).state.switchedToFlex,
+    ).toBeUndefined();
+  });
+
+  it.each<[string, AtlasHttpError, string | undefined]>([
+    [
+      "410 VERSION_GONE",
+      new AtlasHttpError({ status: 410, errorCode: "VERSION_GONE" }, context),
+      "version_gone",
+    ],
+    [
+      "400 flex cluster",
+      new AtlasHttpError(
+        { status: 400, errorCode: "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API" },
+        context,
+      ),
+      "flex_cluster",
+    ],
+    [
+      "404 cluster",
+      new AtlasHttpError({ status: 404, errorCode: "CLUSTER_NOT_FOUND" }, context),
+      "cluster_not_found",
+    ],
+    [
+      "404 other",
+      new AtlasHttpError({ status: 404, errorCode: "RESOURCE_NOT_FOUND" }, context),
+      undefined,
+    ],
+    [
+      "400 other",
+      new AtlasHttpError({ status: 400, errorCode: "VALIDATION_ERROR" }, context),
+      undefined,
+    ],
+    ["500", new AtlasHttpError({ status: 500 }, context), undefined],
+  ])("tenant answer %s → %s", (_name, error, expected) => {
+    expect(tenantGoneReason(error)).toBe(expected);
+  });
+});
+
+describe("retention", () => {
+  it("exports a finished job for the retention, then not", () => {
+    const state = seen("COMPLETED", { terminalSince: T0 });
+    expect(isExported(state, T0 + 999, 1000)).toBe(true);
+    expect(isExported(state, T0 + 1000, 1000)).toBe(false);
+    expect(isExported(seen("RUNNING"), T0 + 10 ** 9, 1000)).toBe(true);
+  });
+});
