@@ -1,0 +1,233 @@
+/**
+ * The Prometheus metrics, on the project's own registry. Job series are derived at scrape time
+ * from the tracker's snapshot (kube-state-metrics style), so a job that leaves leaves no stale
+ * series; counters and histograms are fed as requests and cycles happen.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { ALL_STATUSES, type ApiFamily, type RestoreStatus } from "./atlas/model.js";
+import type { RequestObservation } from "./atlas/transport.js";
+import type { JobState } from "./tracker/job-state.js";
+import { isExported } from "./tracker/tracker.js";
+
+/** Where scrape-time job series come from. */
+export interface JobSnapshotSource {
+  /** The tracked jobs, as of now. */
+  jobs(): Iterable<JobState>;
+  /** Wall clock, epoch milliseconds. */
+  now(): number;
+  /** How long finished jobs stay exported. */
+  readonly retentionMs: number;
+}
+
+/** The `from` label of a first sighting. */
+export const NEW_JOB_LABEL = "NEW";
+
+/** The metrics the daemon writes to. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts one request and its duration; reads RateLimit-Remaining. */
+  observeRequest(observation: RequestObservation): void;
+  observeCycle(durationSeconds: number): void;
+  cycleSkipped(): void;
+  transition(api: ApiFamily, from: RestoreStatus | null, to: RestoreStatus): void;
+  setApiUp(up: boolean): void;
+  setSunset(api: ApiFamily, source: "config" | "header", epochMs: number): void;
+  setRateLimitRemaining(api: string, remaining: number): void;
+}
+
+const jobLabels = ["group_id", "cluster_name", "restore_id"] as const;
+
+function jobLabelValues(job: JobState): Record<(typeof jobLabels)[number], string> {
+  return { group_id: job.groupId, cluster_name: job.clusterName, restore_id: job.restoreId };
+}
+
+/** Creates every metric on `registry` (a fresh one by default, never the global). */
+export function createMetrics(
+  source: JobSnapshotSource,
+  version: string,
+  registry: Registry = new Registry(),
+): Metrics {
+  collectDefaultMetrics({ register: registry });
+
+  const exported = (): JobState[] => {
+    const now = source.now();
+    return [...source.jobs()].filter((job) => isExported(job, now, source.retentionMs));
+  };
+
+  new Gauge({
+    name: "atlas_restore_job_status",
+    help: "Current status of a restore job: 1 for the current status, 0 for the others.",
+    labelNames: [...jobLabels, "api", "status"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const job of exported()) {
+        if (job.status === null) continue;
+        for (const status of ALL_STATUSES) {
+          this.set({ ...jobLabelValues(job), api: job.api, status }, job.status === status ? 1 : 0);
+        }
+      }
+    },
+  });
+
+  new Gauge({
+    name: "atlas_restore_job_info",
+    help: "Static properties of a restore job, always 1.",
+    labelNames: [
+      ...jobLabels,
+      "api",
+      "delivery_type",
+      "snapshot_id",
+      "target_project_id",
+      "target_deployment",
+    ],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const job of exported()) {
+        if (job.status === null) continue;
+        this.set(
+          {
+            ...jobLabelValues(job),
+            api: job.api,
+            delivery_type: job.info?.deliveryType ?? "",
+            snapshot_id: job.info?.snapshotId ?? "",
+            target_project_id: job.info?.targetProjectId ?? "",
+            target_deployment: job.info?.targetDeploymentItemName ?? "",
+          },
+          1,
+        );
+      }
+    },
+  });
+
+  const timestamp = (name: string, help: string, pick: (job: JobState) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: jobLabels,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const job of exported()) {
+          const value = pick(job);
+          if (value !== undefined) this.set(jobLabelValues(job), value / 1000);
+        }
+      },
+    });
+  timestamp(
+    "atlas_restore_job_scheduled_timestamp_seconds",
+    "When Atlas scheduled the restore (restoreScheduledDate), as a Unix timestamp.",
+    (job) => job.info?.scheduledAt,
+  );
+  timestamp(
+    "atlas_restore_job_finished_timestamp_seconds",
+    "When Atlas finished the restore (restoreFinishedDate), as a Unix timestamp.",
+    (job) => job.info?.finishedAt,
+  );
+  timestamp(
+    "atlas_restore_job_last_transition_timestamp_seconds",
+    "When the daemon saw the job's status change last, as a Unix timestamp.",
+    (job) => job.lastTransitionAt,
+  );
+  timestamp(
+    "atlas_restore_job_last_success_timestamp_seconds",
+    "When Atlas last answered a poll of the job successfully, as a Unix timestamp.",
+    (job) => job.lastSuccessAt,
+  );
+
+  new Gauge({
+    name: "atlas_restore_job_poll_success",
+    help: "1 when the last poll of a restore job succeeded, 0 when it failed.",
+    labelNames: [...jobLabels, "api"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const job of exported()) {
+        if (job.status === null && job.errorKind === undefined) continue;
+        this.set({ ...jobLabelValues(job), api: job.api }, job.errorKind === undefined ? 1 : 0);
+      }
+    },
+  });
+
+  const transitions = new Counter({
+    name: "atlas_restore_transitions_total",
+    help: `Status changes seen, by family, previous status (${NEW_JOB_LABEL} for a first sighting) and new status.`,
+    labelNames: ["api", "from", "to"],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: "atlas_restore_api_requests_total",
+    help: "Requests to Atlas, by API and outcome: the HTTP status, or timeout, network, decode.",
+    labelNames: ["api", "code"],
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: "atlas_restore_api_request_duration_seconds",
+    help: "Duration of requests to Atlas, including reading the body.",
+    labelNames: ["api"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const cycleDuration = new Histogram({
+    name: "atlas_restore_poll_cycle_duration_seconds",
+    help: "Duration of poll cycles.",
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [registry],
+  });
+  const skipped = new Counter({
+    name: "atlas_restore_poll_cycles_skipped_total",
+    help: "Scheduled poll cycles skipped because the previous one was still running.",
+    registers: [registry],
+  });
+  const apiUp = new Gauge({
+    name: "atlas_restore_api_up",
+    help: "1 when the last poll cycle reached Atlas, else 0.",
+    registers: [registry],
+  });
+  apiUp.set(0);
+  const sunset = new Gauge({
+    name: "atlas_restore_api_sunset_timestamp_seconds",
+    help: "When an endpoint family stops being served, from the configuration or Atlas's Sunset header.",
+    labelNames: ["api", "source"],
+    registers: [registry],
+  });
+  const rateLimit = new Gauge({
+    name: "atlas_restore_api_rate_limit_remaining",
+    help: "Atlas's RateLimit-Remaining on the last answer that carried it.",
+    labelNames: ["api"],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "atlas_restore_build_info",
+    help: "The running version of atlas-restore-watch, always 1.",
+    labelNames: ["version"],
+    registers: [registry],
+  }).set({ version }, 1);
+
+  return {
+    registry,
+    observeRequest(observation) {
+      requests.inc({ api: observation.api, code: observation.code });
+      requestDuration.observe({ api: observation.api }, observation.durationSeconds);
+    },
+    observeCycle(durationSeconds) {
+      cycleDuration.observe(durationSeconds);
+    },
+    cycleSkipped() {
+      skipped.inc();
+    },
+    transition(api, from, to) {
+      transitions.inc({ api, from: from ?? NEW_JOB_LABEL, to });
+    },
+    setApiUp(up) {
+      apiUp.set(up ? 1 : 0);
+    },
+    setSunset(api, source, epochMs) {
+      sunset.set({ api, source }, epochMs / 1000);
+    },
+    setRateLimitRemaining(api, remaining) {
+      rateLimit.set({ api }, remaining);
+    },
+  };
+}

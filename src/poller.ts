@@ -1,0 +1,226 @@
+/**
+ * One poll cycle: every configured job that is not final is read once, at most `concurrency` at
+ * a time, and fed to the tracker. Events are held until the cycle's state is saved, then logged,
+ * so that a crash never logs a change that a restart would log again.
+ */
+import { AtlasHttpError, isAtlasError, type AtlasError } from "./atlas/errors.js";
+import { jobKey, type ApiFamily, type JobRef, type RestoreJob } from "./atlas/model.js";
+import type { ApiMode, JobSettings } from "./config/settings.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+import { jobFields, reportEvent } from "./report.js";
+import type { StateStore } from "./store.js";
+import type { JobState } from "./tracker/job-state.js";
+import {
+  initialState,
+  isTerminal,
+  observeError,
+  observeJob,
+  resolveApi,
+  switchApi,
+  tenantGoneReason,
+  type TrackerEvent,
+} from "./tracker/tracker.js";
+
+/** Reads one job from Atlas (the client, possibly wrapped with retries). */
+export type FetchJob = (api: ApiFamily, ref: JobRef, signal: AbortSignal) => Promise<RestoreJob>;
+
+/** What a poller needs. */
+export interface PollerOptions {
+  readonly fetchJob: FetchJob;
+  readonly jobs: readonly JobSettings[];
+  readonly mode: ApiMode;
+  readonly tenantSunset: number;
+  readonly concurrency: number;
+  readonly store: StateStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}
+
+/** What one cycle did. */
+export interface CycleResult {
+  readonly polled: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly events: number;
+  readonly saved: boolean;
+}
+
+interface JobOutcome {
+  readonly state: JobState;
+  readonly events: readonly TrackerEvent[];
+  /** True when Atlas answered (even with a client error), false when it could not be reached. */
+  readonly reached: boolean | undefined;
+  readonly ok: boolean;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Holds the tracked state of every configured job and polls them. */
+export class Poller {
+  readonly #options: PollerOptions;
+  readonly #states = new Map<string, JobState>();
+  #saveFailing = false;
+
+  constructor(options: PollerOptions) {
+    this.#options = options;
+    for (const job of options.jobs) this.#states.set(jobKey(job), this.#fresh(job));
+  }
+
+  /** The tracked state of every configured job. */
+  jobs(): Iterable<JobState> {
+    return this.#states.values();
+  }
+
+  /** Loads the saved state; a job no longer configured is dropped. */
+  async restore(): Promise<void> {
+    const { logger, store } = this.#options;
+    const result = await store.load();
+    if (result.kind === "moved_aside") {
+      logger.warn(
+        { event: "state_moved_aside", problem: result.problem, movedTo: result.movedTo },
+        "state file unusable; moved aside, starting fresh",
+      );
+      return;
+    }
+    if (result.kind === "absent") return;
+    let restored = 0;
+    for (const saved of result.jobs) {
+      const key = jobKey(saved);
+      if (this.#states.has(key)) {
+        this.#states.set(key, saved);
+        restored++;
+      }
+    }
+    logger.info({ event: "state_loaded", jobs: restored }, "state loaded");
+  }
+
+  /** Saves the state now (also done at the end of every cycle). Returns false on failure. */
+  async save(): Promise<boolean> {
+    const { logger, store, now } = this.#options;
+    try {
+      await store.save([...this.#states.values()], now());
+      if (this.#saveFailing) logger.info({ event: "state_save_recovered" }, "state saved again");
+      this.#saveFailing = false;
+      return true;
+    } catch (error) {
+      if (!this.#saveFailing) {
+        logger.warn(
+          {
+            event: "state_save_failed",
+            error: (error as NodeJS.ErrnoException).code ?? String(error),
+          },
+          "state could not be saved; polling goes on",
+        );
+      }
+      this.#saveFailing = true;
+      return false;
+    }
+  }
+
+  /** Polls every job that is not final, saves the state, then reports what changed. */
+  async pollOnce(signal: AbortSignal = new AbortController().signal): Promise<CycleResult> {
+    const { metrics, logger } = this.#options;
+    const due = this.#options.jobs.filter((job) => {
+      const state = this.#states.get(jobKey(job));
+      return state === undefined || !isTerminal(state);
+    });
+    const outcomes: JobOutcome[] = [];
+    await forEachLimit(due, this.#options.concurrency, async (job) => {
+      if (signal.aborted) return;
+      const outcome = await this.#pollJob(job, signal);
+      if (!outcome) return;
+      this.#states.set(jobKey(job), outcome.state);
+      outcomes.push(outcome);
+    });
+    const saved = await this.save();
+    let events = 0;
+    for (const outcome of outcomes) {
+      for (const event of outcome.events) {
+        reportEvent(logger, metrics, outcome.state, event);
+        events++;
+      }
+    }
+    const reached = outcomes.map((o) => o.reached).filter((r) => r !== undefined);
+    if (reached.length > 0) metrics.setApiUp(reached.some(Boolean));
+    const succeeded = outcomes.filter((o) => o.ok).length;
+    return {
+      polled: outcomes.length,
+      succeeded,
+      failed: outcomes.length - succeeded,
+      events,
+      saved,
+    };
+  }
+
+  #fresh(job: JobSettings): JobState {
+    const { mode, tenantSunset, now } = this.#options;
+    return initialState(job, resolveApi(job.api ?? mode, undefined, now(), tenantSunset).api);
+  }
+
+  async #pollJob(job: JobSettings, signal: AbortSignal): Promise<JobOutcome | undefined> {
+    const { now, tenantSunset } = this.#options;
+    const mode = job.api ?? this.#options.mode;
+    const events: TrackerEvent[] = [];
+    let state = this.#states.get(jobKey(job)) ?? this.#fresh(job);
+    const resolved = resolveApi(mode, state, now(), tenantSunset);
+    const moved = switchApi(state, resolved.api, resolved.reason, now(), mode === "auto");
+    state = moved.state;
+    events.push(...moved.events);
+
+    for (;;) {
+      try {
+        const found = await this.#options.fetchJob(state.api, job, signal);
+        const step = observeJob(state, found, now());
+        return { state: step.state, events: [...events, ...step.events], reached: true, ok: true };
+      } catch (error) {
+        if (signal.aborted)
+          return moved.events.length > 0
+            ? { state, events, reached: undefined, ok: false }
+            : undefined;
+        const atlasError = this.#asAtlasError(error, job);
+        if (!atlasError) return undefined;
+        const gone =
+          mode === "auto" && state.api === "tenant" ? tenantGoneReason(atlasError) : undefined;
+        if (gone) {
+          const step = switchApi(state, "flex", gone, now(), true);
+          state = step.state;
+          events.push(...step.events);
+          continue;
+        }
+        const step = observeError(state, atlasError);
+        const reached = atlasError instanceof AtlasHttpError && atlasError.status < 500;
+        return { state: step.state, events: [...events, ...step.events], reached, ok: false };
+      }
+    }
+  }
+
+  #asAtlasError(error: unknown, job: JobSettings): AtlasError | undefined {
+    if (isAtlasError(error)) return error;
+    // Not an Atlas failure: a bug. Report it and leave the job's state as it was.
+    this.#options.logger.error(
+      {
+        event: "poll_internal_error",
+        ...jobFields(job),
+        error: error instanceof Error ? error.message : String(error),
+      },
+      "restore job poll failed unexpectedly",
+    );
+    return undefined;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Runs poll cycles: one at start, then on the cron schedule, never two at once. A tick that
+ * finds a cycle still running is skipped, logged and counted.
+ */
+import { createTask, type ScheduledTask } from "node-cron";
+import type { Logger } from "./logger.js";
+
+/** What the scheduler drives. */
+export interface SchedulerOptions {
+  readonly schedule: string;
+  /** Runs one cycle; rejections are logged, never fatal. */
+  readonly runCycle: (signal: AbortSignal) => Promise<void>;
+  readonly onSkipped: () => void;
+  readonly logger: Logger;
+}
+
+/** Starts and stops the cycle loop. */
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  #task: ScheduledTask | undefined;
+  #running: Promise<void> | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+  }
+
+  /** Runs the first cycle now and schedules the next ones. Resolves once the first cycle ends. */
+  async start(): Promise<void> {
+    const { logger } = this.#options;
+    const cronLogger = {
+      info: (message: string) => logger.debug({ event: "cron" }, message),
+      warn: (message: string) => logger.warn({ event: "cron" }, message),
+      error: (message: string | Error) =>
+        logger.error({ event: "cron", error: String(message) }, "scheduler error"),
+      debug: (message: string | Error) => logger.debug({ event: "cron" }, String(message)),
+    };
+    this.#task = createTask(this.#options.schedule, () => this.#tick(), { logger: cronLogger });
+    const first = this.trigger();
+    await this.#task.start();
+    await first;
+  }
+
+  /** Runs a cycle now unless one is running; resolves when that cycle ends. */
+  trigger(): Promise<void> {
+    if (this.#running) return this.#running;
+    this.#running = this.#options
+      .runCycle(this.#abort.signal)
+      .catch((error: unknown) => {
+        this.#options.logger.error(
+          {
+            event: "poll_cycle_failed",
+            error: error instanceof Error ? error.message : String(error),
+          },
+          "poll cycle failed",
+        );
+      })
+      .finally(() => {
+        this.#running = undefined;
+      });
+    return this.#running;
+  }
+
+  #tick(): void {
+    if (this.#running) {
+      this.#options.onSkipped();
+      this.#options.logger.warn(
+        { event: "poll_cycle_skipped" },
+        "poll cycle skipped: the previous one is still running",
+      );
+      return;
+    }
+    void this.trigger();
+  }
+
+  /**
+   * Stops scheduling and waits for a running cycle, at most `graceMs`; after that the cycle's
+   * requests are aborted and it is awaited to its end (it saves what it has).
+   */
+  async stop(graceMs: number): Promise<void> {
+    await this.#task?.destroy();
+    const running = this.#running;
+    if (!running) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), graceMs);
+    });
+    const outcome = await Promise.race([running.then(() => "done" as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      this.#abort.abort(new Error("shutting down"));
+      await running;
+    }
+  }
+}
