@@ -86,10 +86,7 @@ export async function startServer(
     },
   );
   server.keepAliveTimeout = 5_000;
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  // Node's own clientError handling answers 400, 408 and 431 (headers too large) and closes.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -1,0 +1,91 @@
+import { connect } from "node:net";
+import { pino } from "pino";
+import { Registry, Gauge } from "prom-client";
+import { request } from "undici";
+import { afterEach, describe, expect, it } from "vitest";
+import { startServer, type MetricsServer } from "../src/server.js";
+
+let server: MetricsServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(ready: () => boolean, registry = new Registry()) {
+  server = await startServer(
+    { registry, isReady: ready, logger: pino({ level: "silent" }) },
+    "127.0.0.1",
+    0,
+  );
+  return `http://127.0.0.1:${server.address.port}`;
+}
+
+async function get(url: string, method: "GET" | "HEAD" | "POST" = "GET") {
+  const res = await request(url, { method });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+/** Sends raw bytes and returns what the server answers before closing. */
+function raw(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
+    let data = "";
+    socket.on("data", (chunk) => (data += chunk.toString()));
+    socket.on("end", () => resolve(data));
+    socket.on("error", reject);
+  });
+}
+
+describe("metrics and health server", () => {
+  it("serves the registry in the Prometheus text format", async () => {
+    const registry = new Registry();
+    new Gauge({ name: "probe_value", help: "A value.", registers: [registry] }).set(7);
+    const base = await start(() => true, registry);
+    const res = await get(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
+    expect(res.body).toBe("# HELP probe_value A value.\n# TYPE probe_value gauge\nprobe_value 7\n");
+  });
+
+  it("answers /healthz always and /readyz only when ready", async () => {
+    let ready = false;
+    const base = await start(() => ready);
+    expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, body: "ok\n" });
+    expect(await get(`${base}/readyz`)).toMatchObject({ status: 503, body: "not ready\n" });
+    ready = true;
+    expect(await get(`${base}/readyz`)).toMatchObject({ status: 200, body: "ready\n" });
+  });
+
+  it("links to /metrics from the index page", async () => {
+    const base = await start(() => true);
+    const res = await get(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(res.body).toContain('<a href="metrics">Metrics</a>');
+  });
+
+  it.each([
+    ["/nope", "GET", 404],
+    ["/metrics/extra", "GET", 404],
+    ["/metrics", "POST", 405],
+  ] as const)("answers %s %s with %i", async (path, method, status) => {
+    const base = await start(() => true);
+    expect((await get(`${base}${path}`, method)).status).toBe(status);
+  });
+
+  it("answers HEAD without a body and ignores the query", async () => {
+    const base = await start(() => true);
+    const res = await get(`${base}/healthz?x=1`, "HEAD");
+    expect(res).toMatchObject({ status: 200, body: "" });
+    expect(res.headers["content-length"]).toBe("3");
+  });
+
+  it("refuses oversized headers with 431 and garbage with 400, and keeps serving", async () => {
+    const base = await start(() => true);
+    const port = server!.address.port;
+    const big = `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`;
+    expect(await raw(port, big)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(await raw(port, "NOT HTTP AT ALL\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await get(`${base}/healthz`)).status).toBe(200);
+  });
+});

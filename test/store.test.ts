@@ -1,0 +1,82 @@
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FileStateStore } from "../src/store.js";
+import type { JobState } from "../src/tracker/job-state.js";
+
+const job: JobState = {
+  groupId: "32b6e34b3d91647abb20e7b8",
+  clusterName: "Cluster0",
+  restoreId: "6a793f81d2c4a03c5e4b1f20",
+  api: "flex",
+  status: "RUNNING",
+  info: { deliveryType: "RESTORE", scheduledAt: 1_764_400_000_000 },
+  lastTransitionAt: 1_764_400_001_000,
+  lastSuccessAt: 1_764_400_002_000,
+  errorKind: "timeout_headers",
+  switchedToFlex: { at: 1_764_400_000_500, reason: "version_gone" },
+};
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "restore-watch-store-"));
+}
+
+describe("FileStateStore", () => {
+  it("reports an absent file", async () => {
+    const store = new FileStateStore(join(await tempDir(), "state.json"));
+    expect(await store.load()).toEqual({ kind: "absent" });
+  });
+
+  it("round-trips the state, creating the directory, leaving no temporary file", async () => {
+    const dir = await tempDir();
+    const store = new FileStateStore(join(dir, "nested", "state.json"));
+    await store.save([job], Date.parse("2026-11-29T10:00:00Z"));
+    expect(await store.load()).toEqual({ kind: "loaded", jobs: [job] });
+    expect(await readdir(join(dir, "nested"))).toEqual(["state.json"]);
+    const saved = JSON.parse(await readFile(join(dir, "nested", "state.json"), "utf8"));
+    expect(saved.version).toBe(1);
+    expect(saved.savedAt).toBe("2026-11-29T10:00:00.000Z");
+  });
+
+  it.each([
+    ["not JSON", "{not json", "is not valid JSON"],
+    ["another version", JSON.stringify({ version: 2, savedAt: "x", jobs: [] }), "version"],
+    [
+      "a bad job",
+      JSON.stringify({ version: 1, savedAt: "x", jobs: [{ ...job, status: "DONE" }] }),
+      "jobs.0.status",
+    ],
+    ["empty", "", "is not valid JSON"],
+  ])("moves aside a file that is %s and starts fresh", async (_name, content, problem) => {
+    const dir = await tempDir();
+    const path = join(dir, "state.json");
+    await writeFile(path, content);
+    const result = await new FileStateStore(path).load();
+    expect(result.kind).toBe("moved_aside");
+    if (result.kind !== "moved_aside") return;
+    expect(result.problem).toContain(problem);
+    expect(result.movedTo).toMatch(/state\.json\.corrupt-\d+$/);
+    expect(await readFile(result.movedTo as string, "utf8")).toBe(content);
+    expect(await new FileStateStore(path).load()).toEqual({ kind: "absent" });
+  });
+
+  it("keeps the old state when a save fails", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "state.json");
+    const store = new FileStateStore(path);
+    await store.save([job], 0);
+    // A directory where the temporary file goes makes the write fail, even for root.
+    await mkdir(join(dir, `.state.json.${process.pid}.tmp`));
+    await expect(store.save([{ ...job, status: "COMPLETED" }], 1)).rejects.toThrow(/EISDIR/);
+    expect(await store.load()).toEqual({ kind: "loaded", jobs: [job] });
+  });
+
+  it("fails to save below a regular file", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "file"), "");
+    await expect(
+      new FileStateStore(join(dir, "file", "state.json")).save([job], 0),
+    ).rejects.toThrow(/ENOTDIR|EEXIST/);
+  });
+});
