@@ -1,0 +1,305 @@
+/**
+ * Access tokens of an Atlas service account (OAuth 2.0 client credentials). Atlas limits the token
+ * endpoint to about 10 requests a minute and a service account to 100 live tokens, so the token
+ * is cached until shortly before it expires, concurrent callers share one request, and a hard
+ * budget stops a bug or an outage from turning into a token storm.
+ */
+import type { Dispatcher } from "undici";
+import { REVOKE_PATH, TOKEN_PATH } from "./endpoints.js";
+import {
+  AtlasAuthError,
+  AtlasDecodeError,
+  AtlasHttpError,
+  isAtlasError,
+  type AtlasError,
+  type AtlasErrorContext,
+} from "./errors.js";
+import { headerValue, parseNonNegativeInt, parseRetryAfter } from "./headers.js";
+import {
+  send,
+  type RequestObserver,
+  type SendResponse,
+  type Timeouts,
+  type TransportOptions,
+} from "./transport.js";
+
+/** Everything a TokenSource needs; the clock and the dispatcher are parameters for tests. */
+export interface TokenSourceOptions {
+  readonly baseUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly dispatcher: Dispatcher;
+  readonly userAgent: string;
+  readonly timeouts: Timeouts;
+  readonly observer?: RequestObserver | undefined;
+  /** Wall clock in epoch milliseconds; defaults to Date.now. */
+  readonly now?: (() => number) | undefined;
+  /** How long before expiry a token is replaced; default 60 s. */
+  readonly refreshMarginMs?: number | undefined;
+  /** Token requests allowed in any sliding 60 s window, failures included; default 10. */
+  readonly maxRequestsPerMinute?: number | undefined;
+}
+
+/** What `revoke()` did; it never throws, so shutdown paths can log this instead. */
+export type RevokeOutcome =
+  | { readonly status: "revoked" }
+  /** No token was cached: nothing to revoke. */
+  | { readonly status: "none" }
+  | { readonly status: "failed"; readonly error: AtlasError };
+
+/** The default refresh margin: a token is replaced one minute before it runs out. */
+export const DEFAULT_REFRESH_MARGIN_MS = 60_000;
+
+/** The default token request budget, Atlas's documented limit per client and IP. */
+export const DEFAULT_MAX_TOKEN_REQUESTS_PER_MINUTE = 10;
+
+const WINDOW_MS = 60_000;
+const GET_TOKEN = "get service account token";
+const REVOKE_TOKEN = "revoke service account token";
+
+interface CachedToken {
+  readonly token: string;
+  /** When to fetch a new one (expiry minus the margin), epoch ms. */
+  readonly refreshAt: number;
+}
+
+/**
+ * Obtains, caches and revokes the service account's access token. Error messages never contain
+ * the client secret, the Basic credential or a token.
+ */
+export class TokenSource {
+  readonly #options: TokenSourceOptions;
+  readonly #transport: TransportOptions;
+  readonly #now: () => number;
+  readonly #basic: string;
+  readonly #margin: number;
+  readonly #budget: number;
+  /** Start times of the token requests of the last 60 s, oldest first. */
+  readonly #sent: number[] = [];
+  #cached: CachedToken | undefined;
+  #inflight: Promise<CachedToken> | undefined;
+  /** A Retry-After in force: no token request before `until`. */
+  #backoff: { readonly until: number; readonly error: AtlasHttpError } | undefined;
+
+  constructor(options: TokenSourceOptions) {
+    this.#options = options;
+    this.#transport = {
+      baseUrl: options.baseUrl,
+      dispatcher: options.dispatcher,
+      userAgent: options.userAgent,
+      timeouts: options.timeouts,
+      observer: options.observer,
+    };
+    this.#now = options.now ?? Date.now;
+    const pair = `${options.clientId}:${options.clientSecret}`;
+    this.#basic = `Basic ${Buffer.from(pair, "utf8").toString("base64")}`;
+    this.#margin = options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS;
+    this.#budget = options.maxRequestsPerMinute ?? DEFAULT_MAX_TOKEN_REQUESTS_PER_MINUTE;
+  }
+
+  /**
+   * Resolves with a valid access token: the cached one, or a new one shared by every concurrent
+   * caller. The signal only stops this caller's wait, never the shared request. Rejects with an
+   * AtlasAuthError when the request budget is spent, an AtlasHttpError while a Retry-After is in
+   * force or when the endpoint refuses, an AtlasDecodeError for a malformed answer.
+   */
+  getToken(signal?: AbortSignal): Promise<string> {
+    if (signal?.aborted) return Promise.reject(signal.reason as unknown);
+    const cached = this.#cached;
+    if (cached && this.#now() < cached.refreshAt) return Promise.resolve(cached.token);
+    if (!this.#inflight) {
+      const inflight = this.#fetch().finally(() => {
+        this.#inflight = undefined;
+      });
+      // Callers that gave up no longer listen; the outcome must not become an unhandled rejection.
+      void inflight.catch(() => undefined);
+      this.#inflight = inflight;
+    }
+    return untilAborted(
+      this.#inflight.then((t) => t.token),
+      signal,
+    );
+  }
+
+  /** Drops the cached token if it is `token` (Atlas refused it); the next getToken fetches anew. */
+  invalidate(token: string): void {
+    if (this.#cached?.token === token) this.#cached = undefined;
+  }
+
+  /**
+   * Revokes the cached token, if any, so it does not count against the account's live tokens.
+   * Never rejects: the outcome says what happened.
+   */
+  async revoke(): Promise<RevokeOutcome> {
+    await this.#inflight?.catch(() => undefined);
+    const cached = this.#cached;
+    if (!cached) return { status: "none" };
+    const context = { operation: REVOKE_TOKEN, target: REVOKE_PATH };
+    try {
+      const body = new URLSearchParams({ token: cached.token, token_type_hint: "access_token" });
+      const response = await this.#post(REVOKE_PATH, REVOKE_TOKEN, body.toString());
+      if (response.status < 200 || response.status > 299) {
+        return { status: "failed", error: this.#httpError(response, context) };
+      }
+      if (this.#cached === cached) this.#cached = undefined;
+      return { status: "revoked" };
+    } catch (error) {
+      return {
+        status: "failed",
+        error: isAtlasError(error)
+          ? error
+          : new AtlasAuthError("revocation failed", { ...context, cause: error }),
+      };
+    }
+  }
+
+  async #fetch(): Promise<CachedToken> {
+    const context = { operation: GET_TOKEN, target: TOKEN_PATH };
+    const started = this.#now();
+    this.#admit(started, context);
+    const response = await this.#post(TOKEN_PATH, GET_TOKEN, "grant_type=client_credentials");
+    if (response.status < 200 || response.status > 299) {
+      const error = this.#httpError(response, context);
+      if (error.retryAfterMs !== undefined && (error.status === 429 || error.status === 503)) {
+        this.#backoff = { until: this.#now() + error.retryAfterMs, error };
+      }
+      throw error;
+    }
+    const { token, expiresInMs } = decodeToken(response.body, context);
+    // A token shorter-lived than twice the margin is still used for half its life.
+    const margin = Math.min(this.#margin, expiresInMs / 2);
+    const cached = { token, refreshAt: started + expiresInMs - margin };
+    this.#cached = cached;
+    return cached;
+  }
+
+  /** Throws unless a token request may go out now; counts it when it may. */
+  #admit(now: number, context: AtlasErrorContext): void {
+    const backoff = this.#backoff;
+    if (backoff && now < backoff.until) {
+      const { error } = backoff;
+      throw new AtlasHttpError(
+        {
+          status: error.status,
+          retryAfterMs: backoff.until - now,
+          ...(error.errorCode !== undefined ? { errorCode: error.errorCode } : {}),
+          ...(error.detail !== undefined ? { detail: error.detail } : {}),
+          ...(error.reason !== undefined ? { reason: error.reason } : {}),
+        },
+        { ...context, cause: error },
+      );
+    }
+    while (this.#sent.length > 0 && (this.#sent[0] ?? 0) <= now - WINDOW_MS) this.#sent.shift();
+    if (this.#sent.length >= this.#budget) {
+      const next = (this.#sent[0] ?? now) + WINDOW_MS;
+      throw new AtlasAuthError(
+        `token request budget spent (${this.#budget} per 60 s); next request allowed in ` +
+          `${Math.ceil((next - now) / 1000)} s, at ${new Date(next).toISOString()}`,
+        context,
+      );
+    }
+    this.#sent.push(now);
+  }
+
+  #post(path: string, operation: string, body: string): Promise<SendResponse> {
+    return send(this.#transport, {
+      method: "POST",
+      path,
+      headers: {
+        authorization: this.#basic,
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+      },
+      body,
+      api: "oauth",
+      operation,
+    });
+  }
+
+  /** Maps a non-2xx answer, OAuth's `error`/`error_description` or Atlas's ApiError body. */
+  #httpError(response: SendResponse, context: AtlasErrorContext): AtlasHttpError {
+    const body = parseJsonObject(response.body) ?? {};
+    const text = (value: unknown): string | undefined =>
+      typeof value === "string" && value !== "" ? this.#redact(value) : undefined;
+    const errorCode = text(body["error"]) ?? text(body["errorCode"]);
+    const detail = text(body["error_description"]) ?? text(body["detail"]);
+    const reason = text(body["reason"]);
+    const retryAfterMs = parseRetryAfter(headerValue(response.headers, "retry-after"), this.#now());
+    const remaining = parseNonNegativeInt(headerValue(response.headers, "ratelimit-remaining"));
+    return new AtlasHttpError(
+      {
+        status: response.status,
+        ...(errorCode !== undefined ? { errorCode } : {}),
+        ...(detail !== undefined ? { detail } : {}),
+        ...(reason !== undefined ? { reason } : {}),
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        ...(remaining !== undefined ? { rateLimitRemaining: remaining } : {}),
+      },
+      context,
+    );
+  }
+
+  /** Blanks out any secret a server might echo back into an error text. */
+  #redact(text: string): string {
+    const secrets = [this.#options.clientSecret, this.#basic, this.#cached?.token];
+    let out = text;
+    for (const secret of secrets) {
+      if (secret) out = out.split(secret).join("[redacted]");
+    }
+    return out;
+  }
+}
+
+/** Validates the token answer without ever quoting it (it holds the token). */
+function decodeToken(
+  body: string,
+  context: AtlasErrorContext,
+): { token: string; expiresInMs: number } {
+  const json = parseJsonObject(body);
+  if (!json) throw new AtlasDecodeError(["the body is not a JSON object"], context);
+  const problems: string[] = [];
+  const token = json["access_token"];
+  const expiresIn = json["expires_in"];
+  const type = json["token_type"];
+  if (typeof token !== "string" || token === "") problems.push("access_token is missing or empty");
+  if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+    problems.push("expires_in is not a positive number");
+  }
+  if (typeof type !== "string" || type.toLowerCase() !== "bearer") {
+    problems.push("token_type is not Bearer");
+  }
+  if (problems.length > 0 || typeof token !== "string" || typeof expiresIn !== "number") {
+    throw new AtlasDecodeError(problems, context);
+  }
+  return { token, expiresInMs: expiresIn * 1000 };
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The promise, or the signal's reason if it aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as unknown);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
