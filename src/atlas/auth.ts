@@ -1,0 +1,81 @@
+/**
+ * How the Atlas client authenticates, whichever credentials were configured: an API key through
+ * the Digest interceptor on the dispatcher, a service account through a cached bearer token.
+ */
+import type { Dispatcher } from "undici";
+import type { Credentials } from "../config/settings.js";
+import { digestAuth } from "./digest-interceptor.js";
+import { TokenSource } from "./oauth.js";
+import type { RequestObserver, Timeouts } from "./transport.js";
+
+/** How API requests get authenticated. */
+export interface Authenticator {
+  /** The dispatcher API requests go through (digest: the agent composed with digestAuth). */
+  readonly dispatcher: Dispatcher;
+  /** Extra request headers (bearer: Authorization). */
+  headers(signal?: AbortSignal): Promise<Record<string, string>>;
+  /** Called after a 401 on an API request that used `usedHeaders`; true when one retry with fresh credentials makes sense. */
+  unauthorized(usedHeaders: Record<string, string>): boolean;
+  /** Releases credentials (bearer: revoke the token). Never throws. */
+  close(): Promise<void>;
+}
+
+/** What an Authenticator is built from; `now` is the wall clock, for token expiry. */
+export interface AuthenticatorDeps {
+  readonly agent: Dispatcher;
+  readonly baseUrl: string;
+  readonly userAgent: string;
+  readonly timeouts: Timeouts;
+  readonly observer?: RequestObserver;
+  readonly now?: () => number;
+}
+
+/** Builds the Authenticator for the configured credentials. */
+export function createAuthenticator(
+  credentials: Credentials,
+  deps: AuthenticatorDeps,
+): Authenticator {
+  if (credentials.kind === "apiKey") {
+    const dispatcher = deps.agent.compose(
+      digestAuth({ username: credentials.publicKey, password: credentials.privateKey }),
+    );
+    return {
+      dispatcher,
+      headers: () => Promise.resolve({}),
+      // The interceptor already answered the challenge; a 401 that got through is final.
+      unauthorized: () => false,
+      close: () => Promise.resolve(),
+    };
+  }
+  const tokens = new TokenSource({
+    baseUrl: deps.baseUrl,
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
+    dispatcher: deps.agent,
+    userAgent: deps.userAgent,
+    timeouts: deps.timeouts,
+    observer: deps.observer,
+    now: deps.now,
+  });
+  return bearerAuthenticator(tokens, deps.agent);
+}
+
+/** The service-account Authenticator: a bearer token per request, dropped when Atlas refuses it. */
+function bearerAuthenticator(tokens: TokenSource, dispatcher: Dispatcher): Authenticator {
+  return {
+    dispatcher,
+    async headers(signal) {
+      return { authorization: `Bearer ${await tokens.getToken(signal)}` };
+    },
+    unauthorized(usedHeaders) {
+      const match = /^Bearer (.+)$/.exec(usedHeaders["authorization"] ?? "");
+      if (!match?.[1]) return false;
+      tokens.invalidate(match[1]);
+      return true;
+    },
+    async close() {
+      // The outcome is dropped: a token left alive expires on its own within the hour.
+      await tokens.revoke();
+    },
+  };
+}
