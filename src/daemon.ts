@@ -135,7 +135,14 @@ export class Daemon {
   async stop(): Promise<void> {
     await this.#scheduler.stop(SHUTDOWN_GRACE_MS);
     await this.poller.save();
-    await this.#authenticator.close();
+    const revoked = await this.#authenticator.close();
+    if (revoked.status === "failed") {
+      // A token left alive expires on its own; say so rather than fail the shutdown.
+      this.#logger.warn(
+        { event: "token_revoke_failed", error: revoked.error.message },
+        "could not revoke the service-account token",
+      );
+    }
     await this.#server?.close();
     await this.#ownedAgent?.close();
     this.#logger.info({ event: "daemon_stopped" }, "atlas-restore-watch stopped");

@@ -5,7 +5,7 @@
 import type { Dispatcher } from "undici";
 import type { Credentials } from "../config/settings.js";
 import { digestAuth } from "./digest-interceptor.js";
-import { TokenSource } from "./oauth.js";
+import { TokenSource, type RevokeOutcome } from "./oauth.js";
 import type { RequestObserver, Timeouts } from "./transport.js";
 
 /** How API requests get authenticated. */
@@ -16,8 +16,8 @@ export interface Authenticator {
   headers(signal?: AbortSignal): Promise<Record<string, string>>;
   /** Called after a 401 on an API request that used `usedHeaders`; true when one retry with fresh credentials makes sense. */
   unauthorized(usedHeaders: Record<string, string>): boolean;
-  /** Releases credentials (bearer: revoke the token). Never throws. */
-  close(): Promise<void>;
+  /** Releases credentials (bearer: revoke the token) and says how that went. Never throws. */
+  close(): Promise<RevokeOutcome>;
 }
 
 /** What an Authenticator is built from; `now` is the wall clock, for token expiry. */
@@ -44,7 +44,7 @@ export function createAuthenticator(
       headers: () => Promise.resolve({}),
       // The interceptor already answered the challenge; a 401 that got through is final.
       unauthorized: () => false,
-      close: () => Promise.resolve(),
+      close: () => Promise.resolve({ status: "none" }),
     };
   }
   const tokens = new TokenSource({
@@ -73,9 +73,8 @@ function bearerAuthenticator(tokens: TokenSource, dispatcher: Dispatcher): Authe
       tokens.invalidate(match[1]);
       return true;
     },
-    async close() {
-      // The outcome is dropped: a token left alive expires on its own within the hour.
-      await tokens.revoke();
+    close() {
+      return tokens.revoke();
     },
   };
 }

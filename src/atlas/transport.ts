@@ -104,7 +104,6 @@ export async function send(options: TransportOptions, req: SendRequest): Promise
       ...(headers ? { headers } : {}),
     });
   };
-  let status = 0;
   let headers: SendResponse["headers"] | undefined;
   try {
     const response = await request(url, {
@@ -116,7 +115,7 @@ export async function send(options: TransportOptions, req: SendRequest): Promise
       bodyTimeout: options.timeouts.bodyMs,
       ...(req.signal ? { signal: req.signal } : {}),
     });
-    status = response.statusCode;
+    const status = response.statusCode;
     headers = response.headers;
     const body = await response.body.text();
     observe(String(status), headers);
