@@ -1,0 +1,63 @@
+/**
+ * Faults the simulator injects to test clients against a misbehaving Atlas: their kinds, their
+ * schema (shared by scenario files, `addFault()` and `POST /_sim/faults`) and their type.
+ */
+import { z } from "zod";
+
+/** Every kind of fault, see the README for what each answers. */
+export const FAULT_KINDS = [
+  "rate_limit",
+  "server_error",
+  "unavailable",
+  "slow_headers",
+  "slow_body",
+  "reset",
+  "malformed_json",
+  "wrong_content_type",
+  "wrong_id",
+  "invalid_body",
+  "not_found",
+  "gone",
+  "unauthorized",
+  "huge_body",
+  "lying_length",
+] as const;
+
+/** One kind of fault. */
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+const seconds = z.number().finite().nonnegative();
+
+/** Validates one fault; unknown keys are rejected. */
+export const faultSchema = z
+  .strictObject({
+    kind: z.enum(FAULT_KINDS),
+    match: z
+      .strictObject({
+        api: z.enum(["tenant", "flex", "token"]).optional(),
+        groupId: z.string().optional(),
+        clusterName: z.string().optional(),
+        restoreId: z.string().optional(),
+      })
+      .optional(),
+    times: z.int().positive().optional(),
+    afterSeconds: seconds.optional(),
+    untilSeconds: seconds.optional(),
+    retryAfterSeconds: z.int().nonnegative().optional(),
+    rateLimitHeaders: z.boolean().optional(),
+    delayMs: z.number().finite().nonnegative().optional(),
+    sizeBytes: z.int().positive().optional(),
+  })
+  .refine(
+    (f) =>
+      f.afterSeconds === undefined ||
+      f.untilSeconds === undefined ||
+      f.untilSeconds > f.afterSeconds,
+    { message: "untilSeconds must be later than afterSeconds", path: ["untilSeconds"] },
+  );
+
+/**
+ * A fault: `match` narrows it (absent fields match everything; an absent `api` means both API
+ * families but not the token endpoint), `times` uses it up, the window limits it in time.
+ */
+export type Fault = z.output<typeof faultSchema>;

@@ -1,0 +1,79 @@
+/** Maps a request target onto what the simulator serves, in constant time per request. */
+import type { ApiFamily } from "../atlas/model.js";
+import { REVOKE_PATH, TOKEN_PATH } from "../atlas/endpoints.js";
+
+/** The `byRoute` keys of the stats. */
+export type RouteKey =
+  "tenant.get" | "tenant.list" | "flex.get" | "flex.list" | "token" | "revoke" | "other";
+
+/** A restore-job path of either family, with its (decoded, not yet validated) parameters. */
+export interface ApiRoute {
+  readonly kind: "api";
+  readonly family: ApiFamily;
+  /** LIST (all jobs of a cluster) rather than GET one. */
+  readonly list: boolean;
+  readonly groupId: string;
+  readonly clusterName: string;
+  readonly restoreId?: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
+
+/** Where a request goes. */
+export type Route =
+  | ApiRoute
+  | { readonly kind: "token" | "revoke" }
+  | { readonly kind: "control"; readonly name: string }
+  | { readonly kind: "other" };
+
+/** The prefix of the simulator's own control API. */
+export const CONTROL_PREFIX = "/_sim/";
+
+const API_PATH =
+  /^\/api\/atlas\/v2\/groups\/([^/]+)\/(?:clusters\/([^/]+)\/backup\/tenant\/restores|flexClusters\/([^/]+)\/backup\/restoreJobs)(?:\/([^/]+))?$/;
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // Left encoded: the parameter then fails validation and gets a 400.
+    return segment;
+  }
+}
+
+/** Parses a request target (path and query). */
+export function parseRoute(target: string): Route {
+  const q = target.indexOf("?");
+  const path = q < 0 ? target : target.slice(0, q);
+  if (path === TOKEN_PATH) return { kind: "token" };
+  if (path === REVOKE_PATH) return { kind: "revoke" };
+  if (path.startsWith(CONTROL_PREFIX))
+    return { kind: "control", name: path.slice(CONTROL_PREFIX.length) };
+  const m = API_PATH.exec(path);
+  if (!m) return { kind: "other" };
+  const tenantName = m[2];
+  const restoreId = m[4];
+  return {
+    kind: "api",
+    family: tenantName !== undefined ? "tenant" : "flex",
+    list: restoreId === undefined,
+    groupId: decode(m[1] ?? ""),
+    clusterName: decode(tenantName ?? m[3] ?? ""),
+    ...(restoreId !== undefined ? { restoreId: decode(restoreId) } : {}),
+    path,
+    query: new URLSearchParams(q < 0 ? "" : target.slice(q + 1)),
+  };
+}
+
+/** The stats key of a route (control routes are not counted). */
+export function routeKey(route: Route): RouteKey {
+  switch (route.kind) {
+    case "api":
+      return `${route.family}.${route.list ? "list" : "get"}`;
+    case "token":
+    case "revoke":
+      return route.kind;
+    default:
+      return "other";
+  }
+}

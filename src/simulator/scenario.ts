@@ -1,0 +1,167 @@
+/**
+ * The scenario a simulator plays: credentials, clusters, restore jobs with their status over
+ * time, the tenant sunset, the rate limit and initial faults. Validated strictly with zod.
+ */
+import { z } from "zod";
+import { faultSchema } from "./fault.js";
+import { ScenarioError, describeIssues } from "./scenario-error.js";
+
+/** Atlas's pattern for group, job and snapshot ids. */
+export const OBJECT_ID_PATTERN = /^([a-f0-9]{24})$/;
+
+/** Atlas's pattern for cluster names (tenant `clusterName`, flex `name`). */
+export const CLUSTER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9-]*$/;
+
+const TARGET_NAME_PATTERN = /^[\p{L}\p{N}\-_.(),:&@+']{1,64}$/u;
+
+const objectId = z.string().regex(OBJECT_ID_PATTERN, "must be 24 lowercase hex digits");
+const clusterName = z.string().regex(CLUSTER_NAME_PATTERN, "must match ^[a-zA-Z0-9][a-zA-Z0-9-]*$");
+const seconds = z.number().finite().nonnegative();
+const isoDate = z
+  .string()
+  .refine(
+    (v) =>
+      /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2}))?$/.test(v) && !Number.isNaN(Date.parse(v)),
+    "must be an ISO-8601 date such as 2026-01-22T00:00:00Z",
+  );
+
+const scriptStep = z.strictObject({
+  afterSeconds: seconds,
+  // Any string: clients must survive values outside the enum (e.g. "CLOSED").
+  status: z.string().min(1),
+});
+
+const jobSchema = z.strictObject({
+  groupId: objectId,
+  clusterName,
+  id: objectId,
+  deliveryType: z.enum(["RESTORE", "DOWNLOAD"]).default("RESTORE"),
+  snapshotId: objectId.optional(),
+  targetProjectId: objectId.optional(),
+  targetDeploymentItemName: z
+    .string()
+    .regex(TARGET_NAME_PATTERN, "must be 1 to 64 letters, digits or -_.(),:&@+'")
+    .optional(),
+  createdAfterSeconds: seconds.default(0),
+  script: z
+    .array(scriptStep)
+    .min(1)
+    .superRefine((steps, ctx) => {
+      for (let i = 1; i < steps.length; i++) {
+        const prev = steps[i - 1];
+        const step = steps[i];
+        if (prev && step && step.afterSeconds <= prev.afterSeconds) {
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "afterSeconds"],
+            input: step.afterSeconds,
+            message: `must be later than the previous step's ${prev.afterSeconds}`,
+          });
+        }
+      }
+    }),
+});
+
+const clusterSchema = z
+  .strictObject({
+    groupId: objectId,
+    name: clusterName,
+    kind: z.enum(["tenant", "flex"]),
+    convertedToFlexAfterSeconds: seconds.optional(),
+    tenantApi: z.enum(["serve", "reject"]).default("serve"),
+  })
+  .refine((c) => c.kind === "tenant" || c.convertedToFlexAfterSeconds === undefined, {
+    message: "only a tenant cluster can be converted to flex",
+    path: ["convertedToFlexAfterSeconds"],
+  });
+
+const tenantSchema = z
+  .strictObject({
+    sunset: isoDate.nullable().optional(),
+    sunsetAfterSeconds: seconds.optional(),
+    deprecation: isoDate.optional(),
+  })
+  .refine((t) => !(typeof t.sunset === "string" && t.sunsetAfterSeconds !== undefined), {
+    message: "give either sunset or sunsetAfterSeconds, not both",
+    path: ["sunsetAfterSeconds"],
+  });
+
+const UNLIMITED = 1e9;
+
+/** Validates a whole scenario; unknown keys are rejected at every level. */
+export const scenarioSchema = z
+  .strictObject({
+    apiKeys: z
+      .array(z.strictObject({ publicKey: z.string().min(1), privateKey: z.string().min(1) }))
+      .default([]),
+    serviceAccounts: z
+      .array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string().min(1) }))
+      .default([]),
+    tokenTtlSeconds: z.int().positive().default(3600),
+    digest: z
+      .strictObject({
+        algorithm: z.enum(["MD5", "SHA-256"]).default("MD5"),
+        // How long a nonce stays usable (simulator time); Atlas's own lifetime is unknown.
+        nonceTtlSeconds: z.number().finite().positive().default(300),
+      })
+      .default({ algorithm: "MD5", nonceTtlSeconds: 300 }),
+    tenant: tenantSchema.default({}),
+    rateLimit: z
+      .strictObject({
+        capacity: z.number().finite().positive().default(UNLIMITED),
+        refillPerMinute: z.number().finite().nonnegative().default(UNLIMITED),
+      })
+      .default({ capacity: UNLIMITED, refillPerMinute: UNLIMITED }),
+    clusters: z.array(clusterSchema).default([]),
+    jobs: z.array(jobSchema).default([]),
+    faults: z.array(faultSchema).default([]),
+  })
+  .superRefine((s, ctx) => {
+    const duplicate = (path: PropertyKey[], input: unknown, what: string): void => {
+      ctx.addIssue({ code: "custom", path, input, message: `duplicate ${what}` });
+    };
+    const keys = new Set<string>();
+    s.apiKeys.forEach((k, i) => {
+      if (keys.has(k.publicKey)) duplicate(["apiKeys", i, "publicKey"], k.publicKey, "public key");
+      keys.add(k.publicKey);
+    });
+    const clients = new Set<string>();
+    s.serviceAccounts.forEach((a, i) => {
+      if (clients.has(a.clientId))
+        duplicate(["serviceAccounts", i, "clientId"], a.clientId, "client id");
+      clients.add(a.clientId);
+    });
+    const clusters = new Set<string>();
+    s.clusters.forEach((c, i) => {
+      const key = `${c.groupId}/${c.name}`;
+      if (clusters.has(key)) duplicate(["clusters", i, "name"], c.name, "cluster in this group");
+      clusters.add(key);
+    });
+    const ids = new Set<string>();
+    s.jobs.forEach((j, i) => {
+      if (ids.has(j.id)) duplicate(["jobs", i, "id"], j.id, "job id");
+      ids.add(j.id);
+    });
+  });
+
+/** A validated scenario, defaults applied. */
+export type Scenario = z.output<typeof scenarioSchema>;
+
+/** What a scenario may look like before validation (defaults not yet applied). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+
+/** One restore job of a scenario. */
+export type ScenarioJob = Scenario["jobs"][number];
+
+/** One cluster of a scenario. */
+export type ScenarioCluster = Scenario["clusters"][number];
+
+/**
+ * Validates a scenario (already parsed from YAML or JSON). Throws a ScenarioError that names
+ * every bad key with its value; `source` (e.g. the file name) starts its message.
+ */
+export function parseScenario(input: unknown, source = "scenario"): Scenario {
+  const result = scenarioSchema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new ScenarioError(source, describeIssues(result.error.issues));
+  return result.data;
+}

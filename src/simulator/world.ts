@@ -1,0 +1,190 @@
+/**
+ * The simulated Atlas projects: clusters and their restore jobs, indexed for O(1) lookup by
+ * path, and the rules that decide, at a given simulator time, what each family may see.
+ */
+import { createHash } from "node:crypto";
+import type { ApiFamily } from "../atlas/model.js";
+import type { Scenario, ScenarioCluster } from "./scenario.js";
+
+/** One step of a job's script: from `at` seconds on, the job shows `status`. */
+export interface ScriptStep {
+  readonly at: number;
+  readonly status: string;
+}
+
+/** A restore job with every default of the scenario filled in. */
+export interface SimJob {
+  readonly groupId: string;
+  readonly clusterName: string;
+  readonly id: string;
+  readonly deliveryType: "RESTORE" | "DOWNLOAD";
+  readonly snapshotId: string;
+  readonly targetProjectId: string;
+  readonly targetDeploymentItemName: string;
+  /** Seconds since t=0 from which the job exists. */
+  readonly createdAt: number;
+  readonly script: readonly ScriptStep[];
+}
+
+/** A cluster and its jobs, in scenario order. */
+export interface SimCluster {
+  readonly groupId: string;
+  readonly name: string;
+  readonly kind: "tenant" | "flex";
+  /** Seconds since t=0 from which a tenant cluster is a flex cluster. */
+  readonly convertedAt: number | undefined;
+  readonly tenantApi: "serve" | "reject";
+  readonly jobs: ReadonlyMap<string, SimJob>;
+  readonly jobList: readonly SimJob[];
+}
+
+/** What the status of a job is at some time, and since when. */
+export interface JobState {
+  readonly status: string;
+  /** Seconds since t=0 at which the job reached this status (never before its creation). */
+  readonly since: number;
+}
+
+/** The outcome of resolving a path's group and cluster for one family at one time. */
+export type ClusterLookup =
+  | { readonly kind: "ok"; readonly cluster: SimCluster }
+  | {
+      readonly kind: "error";
+      readonly status: 400 | 404;
+      readonly errorCode: string;
+      readonly detail: string;
+    };
+
+/** Derives a stable 24-hex id from a seed, for defaults such as a job's snapshot id. */
+export function derivedId(seed: string): string {
+  return createHash("sha256").update(seed).digest("hex").slice(0, 24);
+}
+
+/** The indexed projects of one scenario. */
+export class World {
+  private readonly groups = new Map<string, Map<string, SimCluster>>();
+  private readonly allJobIds: string[] = [];
+
+  constructor(scenario: Scenario) {
+    const clusters = new Map<string, { spec: ScenarioCluster; jobs: SimJob[] }>();
+    const key = (groupId: string, name: string): string => `${groupId}/${name}`;
+    for (const spec of scenario.clusters)
+      clusters.set(key(spec.groupId, spec.name), { spec, jobs: [] });
+    for (const job of scenario.jobs) {
+      const k = key(job.groupId, job.clusterName);
+      let entry = clusters.get(k);
+      if (!entry) {
+        entry = {
+          spec: { groupId: job.groupId, name: job.clusterName, kind: "tenant", tenantApi: "serve" },
+          jobs: [],
+        };
+        clusters.set(k, entry);
+      }
+      this.allJobIds.push(job.id);
+      entry.jobs.push({
+        groupId: job.groupId,
+        clusterName: job.clusterName,
+        id: job.id,
+        deliveryType: job.deliveryType,
+        snapshotId: job.snapshotId ?? derivedId(`snapshot:${job.id}`),
+        targetProjectId: job.targetProjectId ?? job.groupId,
+        targetDeploymentItemName:
+          job.targetDeploymentItemName ?? `${job.clusterName.slice(0, 56)}-restore`,
+        createdAt: job.createdAfterSeconds,
+        script: job.script.map((s) => ({ at: s.afterSeconds, status: s.status })),
+      });
+    }
+    for (const { spec, jobs } of clusters.values()) {
+      let group = this.groups.get(spec.groupId);
+      if (!group) {
+        group = new Map();
+        this.groups.set(spec.groupId, group);
+      }
+      group.set(spec.name, {
+        groupId: spec.groupId,
+        name: spec.name,
+        kind: spec.kind,
+        convertedAt: spec.convertedToFlexAfterSeconds,
+        tenantApi: spec.tenantApi,
+        jobs: new Map(jobs.map((j) => [j.id, j])),
+        jobList: jobs,
+      });
+    }
+  }
+
+  /**
+   * Finds the cluster a path names and checks that `family` may read it at `t` (seconds since
+   * t=0). The tenant sunset is not checked here.
+   */
+  cluster(family: ApiFamily, groupId: string, name: string, t: number): ClusterLookup {
+    const group = this.groups.get(groupId);
+    if (!group) {
+      return notFound("GROUP_NOT_FOUND", `No group with ID ${groupId} exists.`);
+    }
+    const cluster = group.get(name);
+    if (!cluster) {
+      // Atlas may name a missing flex cluster differently; unconfirmed, CLUSTER_NOT_FOUND for both.
+      return notFound("CLUSTER_NOT_FOUND", `No cluster named ${name} exists in group ${groupId}.`);
+    }
+    const flex = isFlexAt(cluster, t);
+    if (family === "flex" && !flex) {
+      return {
+        kind: "error",
+        status: 400,
+        errorCode: "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API",
+        detail: `Cluster ${name} is not a flex cluster; use the cluster API.`,
+      };
+    }
+    if (family === "tenant" && flex && cluster.tenantApi === "reject") {
+      return {
+        kind: "error",
+        status: 400,
+        errorCode: "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API",
+        detail: `Cluster ${name} is a flex cluster; use the flex cluster API.`,
+      };
+    }
+    return { kind: "ok", cluster };
+  }
+
+  /** The jobs of a cluster that exist at `t`, in scenario order. */
+  jobsAt(cluster: SimCluster, t: number): SimJob[] {
+    return cluster.jobList.filter((j) => j.createdAt <= t);
+  }
+
+  /** The job `id` of a cluster if it exists at `t`. */
+  jobAt(cluster: SimCluster, id: string, t: number): SimJob | undefined {
+    const job = cluster.jobs.get(id);
+    return job && job.createdAt <= t ? job : undefined;
+  }
+
+  /** An id of some other job than `id` (another scenario job if there is one), for `wrong_id`. */
+  otherJobId(id: string): string {
+    return this.allJobIds.find((other) => other !== id) ?? derivedId(`other:${id}`);
+  }
+}
+
+/** Whether a cluster is a flex cluster at `t` (seconds since t=0). */
+export function isFlexAt(cluster: SimCluster, t: number): boolean {
+  return cluster.kind === "flex" || (cluster.convertedAt !== undefined && t >= cluster.convertedAt);
+}
+
+/**
+ * The status a job shows at `t`: the last script step at or before `t` (the first step's status
+ * before that), and since when it has shown it.
+ */
+export function jobStateAt(job: SimJob, t: number): JobState {
+  const steps = job.script;
+  let index = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
+    if (step && step.at <= t) index = i;
+  }
+  const status = steps[index]?.status ?? "PENDING";
+  // Consecutive steps with the same status count as one: the job reached it at the first.
+  while (index > 0 && steps[index - 1]?.status === status) index--;
+  return { status, since: Math.max(steps[index]?.at ?? 0, job.createdAt) };
+}
+
+function notFound(errorCode: string, detail: string): ClusterLookup {
+  return { kind: "error", status: 404, errorCode, detail };
+}
