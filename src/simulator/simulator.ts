@@ -94,7 +94,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     now: clock.now,
   });
   const deprecation = scenario.tenant.deprecation;
-  let deps: AtlasApiDeps | undefined;
 
   const control: ControlTarget & Pick<Simulator, "resetStats"> = {
     now: clock.now,
@@ -110,42 +109,45 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     resetStats: () => stats.reset(),
   };
 
-  const server = createServer((req, res) => {
-    const route = parseRoute(req.url ?? "/");
-    if (options.logger) logRequests(options.logger, req, res);
-    if (route.kind === "control") {
-      void readBody(req).then((body) => {
-        const reply =
-          body === undefined
-            ? {
-                status: 413,
-                headers: { "content-type": "application/json" },
-                body: '{"error":"body too large"}',
-              }
-            : handleControlRequest(route.name, req.method ?? "GET", body, control);
-        sendPlain(res, reply);
-      });
-      return;
-    }
-    stats.request(routeKey(route));
-    const ex = new Exchange(req, res, stats, timers);
-    if (route.kind === "api" && deps) {
-      req.resume();
-      handleApiRequest(ex, route, deps);
-    } else if (route.kind === "token" || route.kind === "revoke") {
-      void readBody(req).then((body) => {
-        if (body === undefined) {
-          ex.send(oauthErrorReply(413, "invalid_request", "The request body is too large."));
-          return;
-        }
-        handleOAuth(ex, route.kind, body);
-      });
-    } else {
-      req.resume();
-      const path = (req.url ?? "/").split("?")[0] ?? "/";
-      ex.send(apiErrorReply(404, "RESOURCE_NOT_FOUND", `Cannot find resource ${path}.`));
-    }
-  });
+  const server = createServer();
+  const onRequest =
+    (deps: AtlasApiDeps) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      const route = parseRoute(req.url ?? "/");
+      if (options.logger) logRequests(options.logger, req, res);
+      if (route.kind === "control") {
+        void readBody(req).then((body) => {
+          const reply =
+            body === undefined
+              ? {
+                  status: 413,
+                  headers: { "content-type": "application/json" },
+                  body: '{"error":"body too large"}',
+                }
+              : handleControlRequest(route.name, req.method ?? "GET", body, control);
+          sendPlain(res, reply);
+        });
+        return;
+      }
+      stats.request(routeKey(route));
+      const ex = new Exchange(req, res, stats, timers);
+      if (route.kind === "api") {
+        req.resume();
+        handleApiRequest(ex, route, deps);
+      } else if (route.kind === "token" || route.kind === "revoke") {
+        void readBody(req).then((body) => {
+          if (body === undefined) {
+            ex.send(oauthErrorReply(413, "invalid_request", "The request body is too large."));
+            return;
+          }
+          handleOAuth(ex, route.kind, body);
+        });
+      } else {
+        req.resume();
+        const path = (req.url ?? "/").split("?")[0] ?? "/";
+        ex.send(apiErrorReply(404, "RESOURCE_NOT_FOUND", `Cannot find resource ${path}.`));
+      }
+    };
 
   function handleOAuth(ex: Exchange, kind: "token" | "revoke", body: string): void {
     if (ex.req.method !== "POST") {
@@ -194,7 +196,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  deps = {
+  const deps: AtlasApiDeps = {
     world: new World(scenario),
     clock,
     digest,
@@ -205,6 +207,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     tenantSunset: () => tenantSunset,
     tenantDeprecation: deprecation === undefined ? undefined : Date.parse(deprecation),
   };
+  server.on("request", onRequest(deps));
 
   let closing: Promise<void> | undefined;
   return {
