@@ -156,8 +156,9 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
       else if (name === "jobs") jobs = readJobs(value, report);
       else report(childKey("", name), unknownKey(name, TOP_LEVEL_KEYS));
     }
-    if (!Object.hasOwn(file.data, "jobs"))
+    if (!Object.hasOwn(file.data, "jobs")) {
       report("jobs", "is required; list at least one restore job");
+    }
   }
 
   const envValues: Partial<ScalarValues> = {};
