@@ -1,0 +1,125 @@
+/** The command line: `--config FILE`, `--check-config`, `--help`, `--version`. */
+import { parseArgs } from "node:util";
+import { CONFIG_PATH_VARIABLE, DEFAULT_CONFIG_PATH } from "./config-file.js";
+import { CONFIG_DEFAULTS } from "./defaults.js";
+import { formatDuration } from "./duration.js";
+
+/** The parsed command line. */
+export interface CliArgs {
+  /** `--config FILE`: the configuration file, overriding RESTORE_WATCH_CONFIG. */
+  readonly config?: string;
+  /** `--check-config`: validate, print the effective settings (secrets redacted), exit. */
+  readonly checkConfig: boolean;
+  readonly help: boolean;
+  readonly version: boolean;
+}
+
+const OPTIONS = {
+  config: { type: "string" },
+  "check-config": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+const timeouts = CONFIG_DEFAULTS.timeouts;
+
+/** The `--help` text, ending with a newline. */
+export const USAGE = `Usage: atlas-restore-watch [--config FILE] [--check-config]
+       atlas-restore-watch --help | --version
+
+Watches MongoDB Atlas shared-tier and Flex restore jobs: JSON logs on stdout for every
+status change, Prometheus metrics and health on the listen address.
+
+Options:
+  --config FILE    configuration file (YAML or JSON); default: $${CONFIG_PATH_VARIABLE},
+                   else ${DEFAULT_CONFIG_PATH} in the working directory
+  --check-config   validate the configuration, print the effective settings as JSON
+                   (secrets redacted) and exit: 0 if valid, 78 if not
+  -h, --help       show this text and exit
+  --version        show the version and exit
+
+Environment (overrides the file; empty values count as unset; a .env file in the working
+directory fills variables that are not set):
+  RESTORE_WATCH_CONFIG          configuration file
+  RESTORE_WATCH_SCHEDULE        schedule     node-cron expression   (${CONFIG_DEFAULTS.schedule})
+  RESTORE_WATCH_API             api          auto | tenant | flex   (${CONFIG_DEFAULTS.api})
+  RESTORE_WATCH_TENANT_SUNSET   tenantSunset YYYY-MM-DD, UTC        (${CONFIG_DEFAULTS.tenantSunset})
+  RESTORE_WATCH_LISTEN          listen       host:port, [ipv6]:port or :port (${CONFIG_DEFAULTS.listen})
+  RESTORE_WATCH_STATE_FILE      stateFile    path                   (${CONFIG_DEFAULTS.stateFile})
+  RESTORE_WATCH_CONCURRENCY     concurrency  1..64                  (${CONFIG_DEFAULTS.concurrency})
+  LOG_LEVEL                     logLevel     fatal|error|warn|info|debug|trace|silent (${CONFIG_DEFAULTS.logLevel})
+  MONGODB_ATLAS_BASE_URL        baseUrl      http(s) origin         (${CONFIG_DEFAULTS.baseUrl})
+File only: finishedRetention (${CONFIG_DEFAULTS.finishedRetention}), timeouts.connect/headers/body
+(${formatDuration(timeouts.connectMs)}/${formatDuration(timeouts.headersMs)}/${formatDuration(timeouts.bodyMs)}, at most 5m), jobs (required).
+
+Credentials, from the environment only (each variable also as NAME_FILE, a file holding it):
+  service account   MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET
+  or API key        MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY
+`;
+
+/**
+ * Parses the arguments after the program name. Unknown options, positional arguments, a
+ * missing or empty `--config` value and a repeated option are errors.
+ */
+export function parseCliArgs(argv: readonly string[]): CliArgs | { error: string } {
+  let tokens;
+  try {
+    ({ tokens } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+    }));
+  } catch (error) {
+    return { error: describeParseError(error) };
+  }
+  const seen = new Set<string>();
+  let config: string | undefined;
+  const flags = { "check-config": false, help: false, version: false };
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    if (seen.has(token.name)) return { error: `option --${token.name} is given more than once` };
+    seen.add(token.name);
+    if (token.name === "config") {
+      if (token.value === undefined || token.value === "") {
+        return { error: "option --config needs a file path: --config FILE" };
+      }
+      config = token.value;
+    } else if (token.name in flags) {
+      flags[token.name as keyof typeof flags] = true;
+    }
+  }
+  return {
+    ...(config === undefined ? {} : { config }),
+    checkConfig: flags["check-config"],
+    help: flags.help,
+    version: flags.version,
+  };
+}
+
+function describeParseError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
+      const option = /'([^']*)'/.exec(message)?.[1];
+      return option === undefined ? message : `unknown option ${JSON.stringify(option)}`;
+    }
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
+      const argument = /'([^']*)'/.exec(message)?.[1];
+      return argument === undefined ? message : `unexpected argument ${JSON.stringify(argument)}`;
+    }
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /^Option '--config[ ']/.test(message)
+        ? "option --config needs a file path: --config FILE"
+        : firstLine(message);
+    default:
+      return firstLine(message);
+  }
+}
+
+function firstLine(message: string): string {
+  const line = message.split("\n")[0] ?? message;
+  return line.charAt(0).toLowerCase() + line.slice(1);
+}
