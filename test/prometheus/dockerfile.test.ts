@@ -1,0 +1,243 @@
+// No Docker engine here or in CI: the Dockerfile is checked as text, and its health check is run
+// with node against real sockets.
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "./tools.js";
+
+const execFileAsync = promisify(execFile);
+
+interface Instruction {
+  readonly keyword: string;
+  readonly args: string;
+}
+
+/** Instructions in order: continuation lines joined, comments and blank lines dropped. */
+function parseDockerfile(text: string): Instruction[] {
+  const logical: string[] = [];
+  let pending = "";
+  for (const line of text.split("\n")) {
+    if (/^\s*#/.test(line) || (pending === "" && line.trim() === "")) continue;
+    if (line.endsWith("\\")) {
+      pending += `${line.slice(0, -1).trim()} `;
+      continue;
+    }
+    logical.push(pending + line.trim());
+    pending = "";
+  }
+  return logical.map((line) => {
+    const match = /^(\S+)\s*(.*)$/.exec(line);
+    return { keyword: (match?.[1] ?? "").toUpperCase(), args: match?.[2] ?? "" };
+  });
+}
+
+/** The instructions of each stage, split at FROM (the FROM itself first). */
+function stages(instructions: readonly Instruction[]): Instruction[][] {
+  const result: Instruction[][] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === "FROM") result.push([]);
+    result.at(-1)?.push(instruction);
+  }
+  return result;
+}
+
+function args(stage: readonly Instruction[], keyword: string): string[] {
+  return stage.filter((instruction) => instruction.keyword === keyword).map((i) => i.args);
+}
+
+/** Docker's rule for one path: the last pattern matching it or a parent decides. */
+function isInContext(patterns: readonly string[], path: string): boolean {
+  const parts = path.split("/");
+  let included = true;
+  for (const raw of patterns) {
+    const negated = raw.startsWith("!");
+    const pattern = (negated ? raw.slice(1) : raw).replace(/\/$/, "");
+    const regex = new RegExp(
+      `^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*")}$`,
+    );
+    const matches = parts.some((_, index) => regex.test(parts.slice(0, index + 1).join("/")));
+    if (matches) included = negated;
+  }
+  return included;
+}
+
+let dockerfile: Instruction[][];
+let build: Instruction[];
+let runtime: Instruction[];
+let ignore: string[];
+
+beforeAll(async () => {
+  dockerfile = stages(parseDockerfile(await readFile(join(ROOT, "Dockerfile"), "utf8")));
+  build = dockerfile[0] ?? [];
+  runtime = dockerfile.at(-1) ?? [];
+  ignore = (await readFile(join(ROOT, ".dockerignore"), "utf8"))
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+});
+
+describe("Dockerfile", () => {
+  it("builds on a pinned node 20 bookworm-slim and runs on the same base", () => {
+    expect(dockerfile).toHaveLength(2);
+    expect(args(build, "FROM")[0]).toMatch(/^node:20\.\d+\.\d+-bookworm-slim AS build$/);
+    expect(args(runtime, "FROM")[0]).toBe(args(build, "FROM")[0]?.replace(/ AS build$/, ""));
+  });
+
+  it("compiles in the build stage from the lockfile", () => {
+    expect(args(build, "COPY")).toEqual([
+      "package.json package-lock.json ./",
+      "tsconfig.json tsconfig.build.json ./",
+      "src ./src",
+    ]);
+    expect(args(build, "RUN")).toEqual([
+      "npm ci --ignore-scripts --no-audit --no-fund",
+      "npm run build",
+    ]);
+  });
+
+  it("ships production dependencies, dist and config only, installed before the code is copied", () => {
+    expect(args(runtime, "COPY")).toEqual([
+      "package.json package-lock.json ./",
+      "--from=build /app/dist ./dist",
+      "config ./config",
+    ]);
+    const order = runtime.map((instruction) => `${instruction.keyword} ${instruction.args}`);
+    const install = order.findIndex((line) => line.startsWith("RUN npm ci --omit=dev"));
+    expect(install).toBeGreaterThan(order.indexOf("COPY package.json package-lock.json ./"));
+    expect(install).toBeLessThan(order.indexOf("COPY --from=build /app/dist ./dist"));
+    const runs = args(runtime, "RUN").join("\n");
+    expect(runs).not.toContain("npm run build");
+    expect(runs).not.toMatch(/npm (ci|install)(?! --omit=dev)/);
+    for (const copy of args(runtime, "COPY")) {
+      expect(copy).not.toMatch(/\b(src|test|bench)\b/);
+    }
+  });
+
+  it("runs node directly as the non-root node user, with the daemon's port, state and signals", () => {
+    expect(args(runtime, "USER")).toEqual(["node"]);
+    expect(args(runtime, "WORKDIR")).toEqual(["/app"]);
+    expect(args(runtime, "ENV")).toEqual(["NODE_ENV=production"]);
+    expect(args(runtime, "EXPOSE")).toEqual(["9917"]);
+    expect(args(runtime, "VOLUME")).toEqual(["/app/data"]);
+    expect(args(runtime, "STOPSIGNAL")).toEqual(["SIGTERM"]);
+    expect(args(runtime, "ENTRYPOINT")).toEqual([]);
+    expect(args(runtime, "CMD").map((cmd) => JSON.parse(cmd) as unknown)).toEqual([
+      ["node", "dist/main.js"],
+    ]);
+    // The volume's directory belongs to node before VOLUME, and nothing runs as root after USER.
+    const order = runtime.map((instruction) => instruction.keyword);
+    expect(args(runtime, "RUN")).toContain("mkdir -p /app/data && chown node:node /app/data");
+    expect(order.lastIndexOf("RUN")).toBeLessThan(order.indexOf("USER"));
+    expect(order.indexOf("USER")).toBeLessThan(order.indexOf("VOLUME"));
+  });
+
+  it("carries OCI labels", () => {
+    const labels = args(runtime, "LABEL").join(" ");
+    for (const key of ["title", "description", "licenses", "version", "revision"]) {
+      expect(labels).toContain(`org.opencontainers.image.${key}=`);
+    }
+    expect(labels).toContain('org.opencontainers.image.licenses="Apache-2.0"');
+  });
+});
+
+describe(".dockerignore", () => {
+  it("allows only what the Dockerfile copies", () => {
+    expect(ignore[0]).toBe("*");
+    // The checker above knows literal names and `*` only.
+    for (const pattern of ignore) expect(pattern).toMatch(/^!?[\w./*-]+$/);
+    const sources = dockerfile
+      .flat()
+      .filter((instruction) => instruction.keyword === "COPY" && !instruction.args.startsWith("--"))
+      .flatMap((instruction) => instruction.args.split(/\s+/).slice(0, -1));
+    expect(new Set(sources)).toEqual(
+      new Set([
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "tsconfig.build.json",
+        "src",
+        "config",
+      ]),
+    );
+    for (const source of sources) expect(isInContext(ignore, source), source).toBe(true);
+    expect(isInContext(ignore, "src/atlas/client.ts")).toBe(true);
+    expect(isInContext(ignore, "config/scenarios/demo.yaml")).toBe(true);
+    for (const path of [
+      ".env",
+      "secrets/atlas_client_secret",
+      "data/state.json",
+      "node_modules/pino/package.json",
+      "dist/main.js",
+      ".git/HEAD",
+      "test/prometheus/tools.ts",
+      "config/prometheus/alerts.yml",
+      "docker-compose.yml",
+    ]) {
+      expect(isInContext(ignore, path), path).toBe(false);
+    }
+  });
+});
+
+describe("HEALTHCHECK", () => {
+  let healthy: Server;
+  let status = 200;
+  let script: string;
+
+  beforeAll(async () => {
+    const healthcheck = args(runtime, "HEALTHCHECK");
+    expect(healthcheck).toHaveLength(1);
+    const match = /^((?:--\S+\s+)*)CMD (\[.*\])$/.exec(healthcheck[0] ?? "");
+    expect(match?.[1]).toContain("--timeout=5s");
+    const command = JSON.parse(match?.[2] ?? "null") as string[];
+    expect(command.slice(0, 2)).toEqual(["node", "-e"]);
+    expect(command[2]).toContain("http://127.0.0.1:9917/healthz");
+    healthy = createServer((request, response) => {
+      if (request.url === "/hang") return; // never answers
+      response.writeHead(request.url === "/healthz" ? status : 404).end();
+    });
+    await new Promise<void>((resolve) => healthy.listen(0, "127.0.0.1", resolve));
+    const { port } = healthy.address() as AddressInfo;
+    script = (command[2] ?? "").replace("127.0.0.1:9917", `127.0.0.1:${port}`);
+  });
+  afterAll(async () => {
+    healthy.closeAllConnections();
+    await new Promise((resolve) => healthy.close(resolve));
+  });
+
+  async function exitCode(code: string): Promise<number> {
+    try {
+      await execFileAsync(process.execPath, ["-e", code], { timeout: 10_000 });
+      return 0;
+    } catch (error) {
+      return (error as { code: number }).code;
+    }
+  }
+
+  it("exits 0 while /healthz answers 200", async () => {
+    status = 200;
+    expect(await exitCode(script)).toBe(0);
+  });
+
+  it("exits 1 when /healthz answers 503", async () => {
+    status = 503;
+    expect(await exitCode(script)).toBe(1);
+  });
+
+  it("exits 1 when nothing listens", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await exitCode(script.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`))).toBe(1);
+  });
+
+  it("exits 1 within its own 3 s timeout when the daemon hangs", async () => {
+    const started = Date.now();
+    expect(await exitCode(script.replace("/healthz", "/hang"))).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
