@@ -4,7 +4,14 @@
  * only module that touches the process: arguments, environment, signals and the exit code.
  * A user mistake ends with a clear message and exit 78 (EX_CONFIG), never a stack trace.
  */
-import { ConfigError, describeSettings, loadDotenv, loadSettings, parseCliArgs, USAGE } from "./config/index.js";
+import {
+  ConfigError,
+  describeSettings,
+  loadDotenv,
+  loadSettings,
+  parseCliArgs,
+  USAGE,
+} from "./config/index.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type Logger } from "./logger.js";
 import { VERSION } from "./version.js";
@@ -27,9 +34,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  loadDotenv({ cwd: process.cwd(), env: process.env });
   let settings;
   try {
+    loadDotenv({ cwd: process.cwd(), env: process.env });
     settings = await loadSettings({
       ...(args.config !== undefined ? { configPath: args.config } : {}),
       env: process.env,
