@@ -40,6 +40,9 @@ const MAX_PAGES = 200;
 
 const JSON_CONTENT_TYPE = /^application\/(?:json|vnd\.atlas\.[\w.-]+\+json)\s*(?:;|$)/i;
 
+/** Marks an answer that is retried with fresh credentials. */
+const RETRY = Symbol("retry");
+
 /** Reads restore jobs from Atlas. */
 export class AtlasClient {
   readonly #options: AtlasClientOptions;
@@ -54,16 +57,17 @@ export class AtlasClient {
   async getRestoreJob(api: ApiFamily, ref: JobRef, signal?: AbortSignal): Promise<RestoreJob> {
     const path = restoreJobPath(api, ref);
     const context = { operation: `get ${api} restore job`, target: path };
-    const body = await this.#getJson(api, path, undefined, context, signal);
-    const decoded = decodeRestoreJob(api, body);
-    if (!decoded.ok) throw new AtlasDecodeError(decoded.problems, context);
-    if (decoded.job.id !== ref.restoreId) {
-      throw new AtlasDecodeError(
-        [`id: is "${decoded.job.id}", expected "${ref.restoreId}"`],
-        context,
-      );
-    }
-    return decoded.job;
+    return this.#get(api, path, undefined, context, signal, (body) => {
+      const decoded = decodeRestoreJob(api, body);
+      if (!decoded.ok) throw new AtlasDecodeError(decoded.problems, context);
+      if (decoded.job.id !== ref.restoreId) {
+        throw new AtlasDecodeError(
+          [`id: is "${decoded.job.id}", expected "${ref.restoreId}"`],
+          context,
+        );
+      }
+      return decoded.job;
+    });
   }
 
   /** Reads every restore job of one cluster, following every Flex page. */
@@ -81,38 +85,46 @@ export class AtlasClient {
         api === "flex"
           ? { pageNum: String(page), itemsPerPage: String(FLEX_MAX_ITEMS_PER_PAGE) }
           : undefined;
-      const decoded = decodePage(await this.#getJson(api, path, query, context, signal));
-      if (!decoded.ok) throw new AtlasDecodeError(decoded.problems, context);
-      decoded.results.forEach((item, index) => {
-        const job = decodeRestoreJob(api, item);
-        if (!job.ok) {
-          const offset = (page - 1) * FLEX_MAX_ITEMS_PER_PAGE + index;
-          throw new AtlasDecodeError(
-            job.problems.map((p) => `results[${offset}].${p}`),
-            context,
-          );
-        }
-        jobs.push(job.job);
+      const decoded = await this.#get(api, path, query, context, signal, (body) => {
+        const page = decodePage(body);
+        if (!page.ok) throw new AtlasDecodeError(page.problems, context);
+        const items = page.results.map((item, index) => {
+          const job = decodeRestoreJob(api, item);
+          if (!job.ok) {
+            const offset = jobs.length + index;
+            throw new AtlasDecodeError(
+              job.problems.map((p) => `results[${offset}].${p}`),
+              context,
+            );
+          }
+          return job.job;
+        });
+        return { ...page, items };
       });
+      jobs.push(...decoded.items);
       const more =
         api === "flex" &&
-        decoded.results.length === FLEX_MAX_ITEMS_PER_PAGE &&
+        decoded.items.length === FLEX_MAX_ITEMS_PER_PAGE &&
         (decoded.hasNext || (decoded.totalCount ?? 0) > jobs.length);
       if (!more) return jobs;
     }
     throw new AtlasDecodeError([`more than ${MAX_PAGES} pages`], context);
   }
 
-  async #getJson(
+  /**
+   * GETs a JSON document and decodes it with `decode`, retrying once after a 401 when the
+   * authenticator can get fresh credentials. Errors are counted as the metrics see them.
+   */
+  async #get<T>(
     api: ApiFamily,
     path: string,
     query: Record<string, string> | undefined,
     context: Omit<AtlasErrorContext, "cause">,
     signal: AbortSignal | undefined,
-  ): Promise<unknown> {
+    decode: (body: unknown) => T,
+  ): Promise<T> {
     const { authenticator } = this.#options;
-    let response: SendResponse | undefined;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       const authHeaders = await authenticator.headers(signal);
       const request: SendRequest = {
         method: "GET",
@@ -123,11 +135,19 @@ export class AtlasClient {
         operation: context.operation,
         signal,
       };
-      response = await send(this.#transport, request);
-      if (response.status !== 401 || !authenticator.unauthorized(authHeaders)) break;
+      const outcome = await send(this.#transport, request, (response) => {
+        if (response.status === 401 && attempt === 0 && authenticator.unauthorized(authHeaders)) {
+          return RETRY;
+        }
+        return { value: decode(this.#json(response, context)) };
+      });
+      if (outcome !== RETRY) return outcome.value;
     }
-    // The loop ran at least once.
-    const { status, headers, body } = response as SendResponse;
+  }
+
+  /** Checks the status and content type of an answer and parses its JSON body. */
+  #json(response: SendResponse, context: Omit<AtlasErrorContext, "cause">): unknown {
+    const { status, headers, body } = response;
     if (status < 200 || status > 299) throw this.#httpError(status, headers, body, context);
     const contentType = headerValue(headers, "content-type") ?? "";
     if (!JSON_CONTENT_TYPE.test(contentType)) {

@@ -6,11 +6,11 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
 import {
   AtlasDecodeError,
+  AtlasError,
   AtlasNetworkError,
   AtlasTimeoutError,
-  type AtlasError,
+  type AtlasErrorContext,
 } from "./errors.js";
-import type { AtlasErrorContext } from "./errors.js";
 
 /** Timeouts of one request; undici's own defaults are 300 s, far too long for a poller. */
 export interface Timeouts {
@@ -85,12 +85,20 @@ export interface SendResponse {
   readonly body: string;
 }
 
+/** Turns a response into the caller's value, or throws the AtlasError it amounts to. */
+export type Interpret<T> = (response: SendResponse) => T;
+
 /**
- * Sends one request and reads its body. Resolves with any HTTP status (the caller decides what
- * is an error); rejects only with an AtlasError (timeout, network, oversized body) or with the
- * signal's abort reason.
+ * Sends one request, reads its body and hands it to `interpret`. The request is reported to the
+ * observer once, with the outcome as the metrics count it: the HTTP status, or the `metricCode`
+ * of the AtlasError that the transport or `interpret` raised (so a 200 whose body is not a job
+ * counts as `decode`). Rejects only with an AtlasError or with the signal's abort reason.
  */
-export async function send(options: TransportOptions, req: SendRequest): Promise<SendResponse> {
+export async function send<T = SendResponse>(
+  options: TransportOptions,
+  req: SendRequest,
+  interpret: Interpret<T> = (response) => response as T,
+): Promise<T> {
   const clock = options.monotonicNow ?? (() => performance.now());
   const url = new URL(req.path, options.baseUrl);
   for (const [name, value] of Object.entries(req.query ?? {})) url.searchParams.set(name, value);
@@ -104,9 +112,10 @@ export async function send(options: TransportOptions, req: SendRequest): Promise
       ...(headers ? { headers } : {}),
     });
   };
+  let response: SendResponse;
   let headers: SendResponse["headers"] | undefined;
   try {
-    const response = await request(url, {
+    const answer = await request(url, {
       method: req.method,
       headers: { "user-agent": options.userAgent, ...req.headers },
       ...(req.body !== undefined ? { body: req.body } : {}),
@@ -115,11 +124,8 @@ export async function send(options: TransportOptions, req: SendRequest): Promise
       bodyTimeout: options.timeouts.bodyMs,
       ...(req.signal ? { signal: req.signal } : {}),
     });
-    const status = response.statusCode;
-    headers = response.headers;
-    const body = await response.body.text();
-    observe(String(status), headers);
-    return { status, headers, body };
+    headers = answer.headers;
+    response = { status: answer.statusCode, headers, body: await answer.body.text() };
   } catch (error) {
     if (req.signal?.aborted) {
       observe("aborted", headers);
@@ -129,6 +135,15 @@ export async function send(options: TransportOptions, req: SendRequest): Promise
     observe(mapped.metricCode, headers);
     throw mapped;
   }
+  let value: T;
+  try {
+    value = interpret(response);
+  } catch (error) {
+    observe(error instanceof AtlasError ? error.metricCode : String(response.status), headers);
+    throw error;
+  }
+  observe(String(response.status), headers);
+  return value;
 }
 
 /** Maps an undici or system error onto the typed errors. */
