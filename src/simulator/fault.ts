@@ -48,13 +48,20 @@ export const faultSchema = z
     delayMs: z.number().finite().nonnegative().optional(),
     sizeBytes: z.int().positive().optional(),
   })
-  .refine(
-    (f) =>
-      f.afterSeconds === undefined ||
-      f.untilSeconds === undefined ||
-      f.untilSeconds > f.afterSeconds,
-    { message: "untilSeconds must be later than afterSeconds", path: ["untilSeconds"] },
-  );
+  .superRefine((f, ctx) => {
+    if (
+      f.afterSeconds !== undefined &&
+      f.untilSeconds !== undefined &&
+      f.untilSeconds <= f.afterSeconds
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["untilSeconds"],
+        input: f.untilSeconds,
+        message: `must be later than afterSeconds (${f.afterSeconds})`,
+      });
+    }
+  });
 
 /**
  * A fault: `match` narrows it (absent fields match everything; an absent `api` means both API

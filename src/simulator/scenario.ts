@@ -70,9 +70,15 @@ const clusterSchema = z
     convertedToFlexAfterSeconds: seconds.optional(),
     tenantApi: z.enum(["serve", "reject"]).default("serve"),
   })
-  .refine((c) => c.kind === "tenant" || c.convertedToFlexAfterSeconds === undefined, {
-    message: "only a tenant cluster can be converted to flex",
-    path: ["convertedToFlexAfterSeconds"],
+  .superRefine((c, ctx) => {
+    if (c.kind === "flex" && c.convertedToFlexAfterSeconds !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["convertedToFlexAfterSeconds"],
+        input: c.convertedToFlexAfterSeconds,
+        message: "only a tenant cluster can be converted to flex",
+      });
+    }
   });
 
 const tenantSchema = z
@@ -81,9 +87,15 @@ const tenantSchema = z
     sunsetAfterSeconds: seconds.optional(),
     deprecation: isoDate.optional(),
   })
-  .refine((t) => !(typeof t.sunset === "string" && t.sunsetAfterSeconds !== undefined), {
-    message: "give either sunset or sunsetAfterSeconds, not both",
-    path: ["sunsetAfterSeconds"],
+  .superRefine((t, ctx) => {
+    if (typeof t.sunset === "string" && t.sunsetAfterSeconds !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sunsetAfterSeconds"],
+        input: t.sunsetAfterSeconds,
+        message: "give either sunset or sunsetAfterSeconds, not both",
+      });
+    }
   });
 
 const UNLIMITED = 1e9;
