@@ -22,6 +22,13 @@ export interface JobSnapshotSource {
 /** The `from` label of a first sighting. */
 export const NEW_JOB_LABEL = "NEW";
 
+/** prom-client default metrics dropped from the exposition, see createMetrics. */
+const MISNAMED_DEFAULTS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 /** The metrics the daemon writes to. */
 export interface Metrics {
   readonly registry: Registry;
@@ -48,6 +55,9 @@ export function createMetrics(
   registry: Registry = new Registry(),
 ): Metrics {
   collectDefaultMetrics({ register: registry });
+  // These three defaults are gauges named like counters, which `promtool check metrics`
+  // rightly flags; their per-type twins (nodejs_active_handles, …) carry the same numbers.
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
 
   const exported = (): JobState[] => {
     const now = source.now();

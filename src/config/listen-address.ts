@@ -11,7 +11,8 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /**
  * Parses a listen address. The host is an IPv4 address, a bracketed IPv6 address (returned
- * without brackets, as `net.Server.listen` wants it) or a host name; the port is 1..65535.
+ * without brackets, as `net.Server.listen` wants it) or a host name; the port is 0..65535
+ * (0 lets the system pick a free port, which tests and side-by-side runs use).
  */
 export function parseListenAddress(text: string): Parsed<ListenAddress> {
   const invalid = (detail: string): Parsed<ListenAddress> =>
@@ -41,8 +42,8 @@ export function parseListenAddress(text: string): Parsed<ListenAddress> {
     }
   }
   const port = Number(portText);
-  if (!PORT.test(portText) || port < 1 || port > 65_535) {
-    return invalid("the port must be an integer from 1 to 65535");
+  if (!PORT.test(portText) || port > 65_535) {
+    return invalid("the port must be an integer from 0 to 65535");
   }
   return accept({ host, port });
 }

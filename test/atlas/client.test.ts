@@ -4,7 +4,6 @@ import {
   AtlasDecodeError,
   AtlasHttpError,
   AtlasNetworkError,
-  AtlasTimeoutError,
   type AtlasError,
 } from "../../src/atlas/errors.js";
 import type { ApiFamily, JobRef } from "../../src/atlas/model.js";

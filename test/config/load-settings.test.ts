@@ -204,7 +204,7 @@ const BAD: readonly BadCase[] = [
     files: { [DEFAULT_FILE]: withJob('listen: "0.0.0.0:70000"') },
     env: { ...SERVICE_ACCOUNT, RESTORE_WATCH_LISTEN: "::1:9917" },
     problems: [
-      'listen: "0.0.0.0:70000" is not a valid listen address: the port must be an integer from 1 to 65535',
+      'listen: "0.0.0.0:70000" is not a valid listen address: the port must be an integer from 0 to 65535',
       'RESTORE_WATCH_LISTEN: "::1:9917" is not a valid listen address: an IPv6 host must be in brackets, like [::1]:9917',
     ],
   },
