@@ -22,7 +22,7 @@ interface Service {
   secrets?: { source: string }[];
   volumes?: string[];
   tmpfs?: string[];
-  ports?: { published: number; target: number }[];
+  ports?: string[];
   depends_on?: Record<string, { condition: string }>;
   networks?: Record<string, { aliases?: string[] } | null>;
   healthcheck?: { test: string[] };
@@ -118,7 +118,7 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
       const names = [name, ...(daemon.networks?.default?.aliases ?? [])];
       expect(names, profile).toContain("restore-watch");
       expect(started(fresh, profile)).toContain(name);
-      expect(daemon.ports, profile).toEqual([{ published: 9917, target: 9917 }]);
+      expect(daemon.ports, profile).toEqual(["127.0.0.1:9917:9917/tcp"]);
     }
   });
 
@@ -159,6 +159,7 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
       "9918",
     ]);
     expect(simulator.secrets).toBeUndefined();
+    expect(simulator.ports).toEqual(["127.0.0.1:9918:9918/tcp"]);
     const demo = service(fresh, "restore-watch-demo");
     expect(demo.environment).toEqual({
       RESTORE_WATCH_CONFIG: "/app/config/demo/restore-watch.yaml",
@@ -185,7 +186,7 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
       `${join(ROOT, "config/prometheus")}:/etc/prometheus:ro`,
       "prometheus-data:/prometheus:rw",
     ]);
-    expect(prometheus.ports).toEqual([{ published: 9090, target: 9090 }]);
+    expect(prometheus.ports).toEqual(["127.0.0.1:9090:9090/tcp"]);
   });
 
   it("reads the same with .env.example as .env and with --profile demo", async () => {
