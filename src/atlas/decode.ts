@@ -48,7 +48,9 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 /** Builds the model from validated fields, leaving out the absent ones. */
-function toJob(fields: { readonly [K in keyof RestoreJob]: RestoreJob[K] | undefined }): RestoreJob {
+function toJob(fields: {
+  readonly [K in keyof RestoreJob]: RestoreJob[K] | undefined;
+}): RestoreJob {
   return Object.fromEntries(
     Object.entries(fields).filter(([, v]) => v !== undefined),
   ) as unknown as RestoreJob;
