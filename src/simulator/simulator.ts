@@ -11,15 +11,10 @@ import { DigestAuthority } from "./digest-authority.js";
 import { Exchange, type TimerSet } from "./exchange.js";
 import type { Fault } from "./fault.js";
 import { FaultRegistry, parseFault } from "./fault-registry.js";
-import { performFault } from "./fault-response.js";
-import {
-  handleRevokeRequest,
-  handleTokenRequest,
-  oauthErrorReply,
-  type OAuthRequest,
-} from "./oauth-endpoint.js";
+import { oauthErrorReply } from "./oauth-endpoint.js";
+import { handleOAuthRequest, type OAuthDeps } from "./oauth-handler.js";
 import { apiErrorReply } from "./api-error.js";
-import type { Reply } from "./reply.js";
+import { jsonReply, type Reply } from "./reply.js";
 import { parseRoute, routeKey } from "./route.js";
 import { parseScenario, type Scenario } from "./scenario.js";
 import { createSimClock, type ClockMode } from "./sim-clock.js";
@@ -70,7 +65,15 @@ export interface Simulator {
 /** Largest request body read (token, revoke and control requests). */
 const MAX_BODY_BYTES = 64 * 1024;
 
-const OAUTH_JSON = "application/json;charset=UTF-8";
+/** Everything a request may need, assembled once the server listens. */
+interface Runtime {
+  readonly api: AtlasApiDeps;
+  readonly oauth: OAuthDeps;
+  readonly control: ControlTarget;
+  readonly stats: StatsRecorder;
+  readonly timers: TimerSet;
+  readonly logger: Logger | undefined;
+}
 
 /** Starts a simulator; resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
@@ -110,83 +113,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   };
 
   const server = createServer();
-  const onRequest =
-    (deps: AtlasApiDeps) =>
-    (req: IncomingMessage, res: ServerResponse): void => {
-      const route = parseRoute(req.url ?? "/");
-      if (options.logger) logRequests(options.logger, req, res);
-      if (route.kind === "control") {
-        void readBody(req).then((body) => {
-          const reply =
-            body === undefined
-              ? {
-                  status: 413,
-                  headers: { "content-type": "application/json" },
-                  body: '{"error":"body too large"}',
-                }
-              : handleControlRequest(route.name, req.method ?? "GET", body, control);
-          sendPlain(res, reply);
-        });
-        return;
-      }
-      stats.request(routeKey(route));
-      const ex = new Exchange(req, res, stats, timers);
-      if (route.kind === "api") {
-        req.resume();
-        handleApiRequest(ex, route, deps);
-      } else if (route.kind === "token" || route.kind === "revoke") {
-        void readBody(req).then((body) => {
-          if (body === undefined) {
-            ex.send(oauthErrorReply(413, "invalid_request", "The request body is too large."));
-            return;
-          }
-          handleOAuth(ex, route.kind, body);
-        });
-      } else {
-        req.resume();
-        const path = (req.url ?? "/").split("?")[0] ?? "/";
-        ex.send(apiErrorReply(404, "RESOURCE_NOT_FOUND", `Cannot find resource ${path}.`));
-      }
-    };
-
-  function handleOAuth(ex: Exchange, kind: "token" | "revoke", body: string): void {
-    if (ex.req.method !== "POST") {
-      const reply = oauthErrorReply(405, "invalid_request", "Use POST.");
-      ex.send({ ...reply, headers: { ...reply.headers, allow: "POST" } });
-      return;
-    }
-    const request: OAuthRequest = {
-      authorization: ex.req.headers.authorization,
-      contentType: ex.req.headers["content-type"],
-      body,
-    };
-    if (kind === "revoke") {
-      const outcome = handleRevokeRequest(request, tokens);
-      if (outcome.revoked !== undefined) stats.revoked(outcome.revoked);
-      ex.send(outcome.reply);
-      return;
-    }
-    const normal = (): Reply => {
-      const outcome = handleTokenRequest(request, tokens);
-      if (outcome.issued !== undefined) stats.issued(outcome.issued);
-      return outcome.reply;
-    };
-    const fault = faults.take({ api: "token" }, clock.elapsedSeconds());
-    if (!fault) {
-      ex.send(normal());
-      return;
-    }
-    performFault(ex, fault, {
-      list: false,
-      contentType: OAUTH_JSON,
-      headers: {},
-      normal,
-      sample: normal,
-      wrongId: normal,
-      unauthorized: () => oauthErrorReply(401, "invalid_client", "Client authentication failed."),
-    });
-  }
-
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {
@@ -207,7 +133,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     tenantSunset: () => tenantSunset,
     tenantDeprecation: deprecation === undefined ? undefined : Date.parse(deprecation),
   };
-  server.on("request", onRequest(deps));
+  const runtime: Runtime = {
+    api: deps,
+    oauth: { tokens, faults, stats, clock },
+    control,
+    stats,
+    timers,
+    logger: options.logger,
+  };
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => dispatch(runtime, req, res));
 
   let closing: Promise<void> | undefined;
   return {
@@ -223,6 +157,41 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       return closing;
     },
   };
+}
+
+/** Routes one request: control API, restore-job paths, OAuth endpoints, or 404. */
+function dispatch(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
+  const route = parseRoute(req.url ?? "/");
+  if (rt.logger) logRequests(rt.logger, req, res);
+  if (route.kind === "control") {
+    void readBody(req).then((body) => {
+      sendPlain(
+        res,
+        body === undefined
+          ? jsonReply(413, { error: "body too large" }, "application/json")
+          : handleControlRequest(route.name, req.method ?? "GET", body, rt.control),
+      );
+    });
+    return;
+  }
+  rt.stats.request(routeKey(route));
+  const ex = new Exchange(req, res, rt.stats, rt.timers);
+  if (route.kind === "api") {
+    req.resume();
+    handleApiRequest(ex, route, rt.api);
+  } else if (route.kind === "token" || route.kind === "revoke") {
+    void readBody(req).then((body) => {
+      if (body === undefined) {
+        ex.send(oauthErrorReply(413, "invalid_request", "The request body is too large."));
+      } else {
+        handleOAuthRequest(ex, route.kind, body, rt.oauth);
+      }
+    });
+  } else {
+    req.resume();
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    ex.send(apiErrorReply(404, "RESOURCE_NOT_FOUND", `Cannot find resource ${path}.`));
+  }
 }
 
 function initialSunset(scenario: Scenario, startTime: number): number | null {
