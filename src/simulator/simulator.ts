@@ -73,6 +73,8 @@ interface Runtime {
   readonly stats: StatsRecorder;
   readonly timers: TimerSet;
   readonly logger: Logger | undefined;
+  /** Simulator time, epoch ms. */
+  now(): number;
 }
 
 /** Starts a simulator; resolves once it listens. */
@@ -140,6 +142,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     stats,
     timers,
     logger: options.logger,
+    now: clock.now,
   };
   server.on("request", (req: IncomingMessage, res: ServerResponse) => dispatch(runtime, req, res));
 
@@ -163,6 +166,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 function dispatch(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
   const route = parseRoute(req.url ?? "/");
   if (rt.logger) logRequests(rt.logger, req, res);
+  // Atlas at simulator time: the Date header follows the simulator's clock, not the wall clock.
+  res.sendDate = false;
+  res.setHeader("date", new Date(rt.now()).toUTCString());
   if (route.kind === "control") {
     void readBody(req).then((body) => {
       sendPlain(

@@ -127,6 +127,25 @@ describe("the token endpoint", () => {
     expect(current().stats().tokenRequests).toBe(12);
   });
 
+  it("lets a client hold at most 100 live tokens, then answers 403 access_denied", async () => {
+    sim = await start(baseScenario({ tokenTtlSeconds: 86_400 }));
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 101; i++) {
+      const status = (await tokenRequest()).status;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      current().advance(6);
+    }
+    expect([...statuses]).toEqual([
+      [200, 100],
+      [403, 1],
+    ]);
+    const refused = await tokenRequest();
+    expect([refused.status, json(refused)["error"]]).toEqual([403, "access_denied"]);
+    current().revokeAllTokens();
+    current().advance(6);
+    expect((await tokenRequest()).status).toBe(200);
+  });
+
   it("expires tokens after their TTL of simulator time", async () => {
     sim = await start(baseScenario({ tokenTtlSeconds: 60 }));
     const token = await fetchToken(current());
