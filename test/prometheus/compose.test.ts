@@ -164,8 +164,8 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
     expect(demo.environment).toEqual({
       RESTORE_WATCH_CONFIG: "/app/config/demo/restore-watch.yaml",
       MONGODB_ATLAS_BASE_URL: "http://simulator:9918",
-      MONGODB_ATLAS_PUBLIC_API_KEY: "demo-public-key",
-      MONGODB_ATLAS_PRIVATE_API_KEY: "demo-private-key",
+      MONGODB_ATLAS_PUBLIC_API_KEY: "demopubk",
+      MONGODB_ATLAS_PRIVATE_API_KEY: "00000000-0000-0000-0000-00000000demo",
       LOG_LEVEL: null,
     });
     expect(demo.secrets).toBeUndefined();
