@@ -48,7 +48,13 @@ export function reportEvent(
     }
     case "regressed":
       logger.warn(
-        { event: "restore_status_regressed", ...ids, api: state.api, from: event.from, to: event.to },
+        {
+          event: "restore_status_regressed",
+          ...ids,
+          api: state.api,
+          from: event.from,
+          to: event.to,
+        },
         "restore job status went backwards",
       );
       return;

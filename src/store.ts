@@ -66,7 +66,11 @@ const stateFileSchema = z
 export type LoadResult =
   | { readonly kind: "loaded"; readonly jobs: readonly JobState[] }
   | { readonly kind: "absent" }
-  | { readonly kind: "moved_aside"; readonly problem: string; readonly movedTo: string | undefined };
+  | {
+      readonly kind: "moved_aside";
+      readonly problem: string;
+      readonly movedTo: string | undefined;
+    };
 
 /** Reads and writes the tracked state. */
 export interface StateStore {

@@ -15,11 +15,7 @@ export interface JobInfo {
 
 /** Why a job moved to another endpoint family. */
 export type SwitchReason =
-  | "sunset_date"
-  | "version_gone"
-  | "flex_cluster"
-  | "cluster_not_found"
-  | "configuration";
+  "sunset_date" | "version_gone" | "flex_cluster" | "cluster_not_found" | "configuration";
 
 /** The tracked state of one job. Every time is epoch milliseconds. */
 export interface JobState {

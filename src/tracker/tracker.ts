@@ -58,11 +58,7 @@ export interface ApiSwitchedEvent {
 
 /** Everything the tracker reports. */
 export type TrackerEvent =
-  | TransitionEvent
-  | RegressionEvent
-  | PollErrorEvent
-  | PollRecoveredEvent
-  | ApiSwitchedEvent;
+  TransitionEvent | RegressionEvent | PollErrorEvent | PollRecoveredEvent | ApiSwitchedEvent;
 
 /** A new state and what happened on the way to it. */
 export interface Step {
@@ -188,8 +184,7 @@ export function observeJob(state: JobState, job: RestoreJob, now: number): Step 
   }
   const info = infoOf(job);
   const changed =
-    state.status !== job.status ||
-    (job.status === "UNKNOWN" && state.rawStatus !== job.rawStatus);
+    state.status !== job.status || (job.status === "UNKNOWN" && state.rawStatus !== job.rawStatus);
   const terminal = TERMINAL_STATUSES.has(job.status);
   const next: JobState = {
     groupId: state.groupId,
