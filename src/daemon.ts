@@ -12,7 +12,9 @@ import { createAgent, type RequestObservation } from "./atlas/transport.js";
 import type { Settings } from "./config/settings.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { Pacer, bucketKey } from "./pacer.js";
 import { Poller } from "./poller.js";
+import { withResilience } from "./resilience.js";
 import { Scheduler } from "./scheduler.js";
 import { startServer, type MetricsServer } from "./server.js";
 import { FileStateStore, type StateStore } from "./store.js";
@@ -40,6 +42,7 @@ export class Daemon {
   readonly #scheduler: Scheduler;
   readonly #ownedAgent: Dispatcher | undefined;
   readonly #announced = new Map<ApiFamily, string>();
+  readonly #pacer: Pacer;
   #server: MetricsServer | undefined;
   #ready = false;
 
@@ -54,6 +57,7 @@ export class Daemon {
     const jobs = () => this.poller.jobs();
     this.metrics = createMetrics({ jobs, now, retentionMs: settings.finishedRetentionMs }, VERSION);
     this.metrics.setSunset("tenant", "config", settings.tenantSunset);
+    this.#pacer = new Pacer({ now });
     const observer = (observation: RequestObservation) => this.#observe(observation);
     this.#authenticator = createAuthenticator(settings.credentials, {
       agent,
@@ -72,7 +76,10 @@ export class Daemon {
       now,
     });
     this.poller = new Poller({
-      fetchJob: (api, ref, signal) => client.getRestoreJob(api, ref, signal),
+      fetchJob: withResilience((api, ref, signal) => client.getRestoreJob(api, ref, signal), {
+        pacer: this.#pacer,
+        now,
+      }),
       jobs: settings.jobs,
       mode: settings.api,
       tenantSunset: settings.tenantSunset,
@@ -84,7 +91,7 @@ export class Daemon {
     });
     this.#scheduler = new Scheduler({
       schedule: settings.schedule,
-      runCycle: (signal) => this.#runCycle(signal),
+      runCycle: (signal, deadline) => this.#runCycle(signal, deadline),
       onSkipped: () => this.metrics.cycleSkipped(),
       logger: this.#logger,
     });
@@ -148,9 +155,9 @@ export class Daemon {
     this.#logger.info({ event: "daemon_stopped" }, "atlas-restore-watch stopped");
   }
 
-  async #runCycle(signal: AbortSignal): Promise<void> {
+  async #runCycle(signal: AbortSignal, deadline: number): Promise<void> {
     const started = performance.now();
-    const result = await this.poller.pollOnce(signal);
+    const result = await this.poller.pollOnce(signal, deadline);
     const seconds = (performance.now() - started) / 1000;
     this.metrics.observeCycle(seconds);
     this.#logger.debug({ event: "poll_cycle_finished", ...result, seconds }, "poll cycle finished");
@@ -163,6 +170,10 @@ export class Daemon {
     const remaining = parseNonNegativeInt(headerValue(headers, "ratelimit-remaining"));
     if (remaining !== undefined) this.metrics.setRateLimitRemaining(observation.api, remaining);
     if (observation.api === "oauth") return;
+    if (observation.groupId !== undefined) {
+      const limit = parseNonNegativeInt(headerValue(headers, "ratelimit-limit"));
+      this.#pacer.observe(bucketKey(observation.api, observation.groupId), remaining, limit);
+    }
     const sunsetHeader = headerValue(headers, "sunset");
     const deprecationHeader = headerValue(headers, "deprecation");
     const sunset = parseHttpDate(sunsetHeader);

@@ -36,6 +36,8 @@ export interface Metrics {
   observeRequest(observation: RequestObservation): void;
   observeCycle(durationSeconds: number): void;
   cycleSkipped(): void;
+  /** A job not polled this cycle because its rate-limit bucket was held past the deadline. */
+  pollDeferred(api: ApiFamily, reason: string): void;
   transition(api: ApiFamily, from: RestoreStatus | null, to: RestoreStatus): void;
   setApiUp(up: boolean): void;
   setSunset(api: ApiFamily, source: "config" | "header", epochMs: number): void;
@@ -190,6 +192,12 @@ export function createMetrics(
     help: "Scheduled poll cycles skipped because the previous one was still running.",
     registers: [registry],
   });
+  const deferred = new Counter({
+    name: "atlas_restore_polls_deferred_total",
+    help: "Job polls put off to a later cycle because Atlas's rate limit (Retry-After or a low bucket) would only allow them after the next tick.",
+    labelNames: ["api", "reason"],
+    registers: [registry],
+  });
   const apiUp = new Gauge({
     name: "atlas_restore_api_up",
     help: "1 when the last poll cycle reached Atlas, else 0.",
@@ -226,6 +234,9 @@ export function createMetrics(
     },
     cycleSkipped() {
       skipped.inc();
+    },
+    pollDeferred(api, reason) {
+      deferred.inc({ api, reason });
     },
     transition(api, from, to) {
       transitions.inc({ api, from: from ?? NEW_JOB_LABEL, to });

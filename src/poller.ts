@@ -4,11 +4,13 @@
  * so that a crash never logs a change that a restart would log again.
  */
 import { AtlasHttpError, isAtlasError, type AtlasError } from "./atlas/errors.js";
-import { jobKey, type ApiFamily, type JobRef, type RestoreJob } from "./atlas/model.js";
+import { jobKey } from "./atlas/model.js";
 import type { ApiMode, JobSettings } from "./config/settings.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
+import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
+import type { FetchJob, PollContext } from "./resilience.js";
 import type { StateStore } from "./store.js";
 import type { JobState } from "./tracker/job-state.js";
 import {
@@ -21,9 +23,6 @@ import {
   tenantGoneReason,
   type TrackerEvent,
 } from "./tracker/tracker.js";
-
-/** Reads one job from Atlas (the client, possibly wrapped with retries). */
-export type FetchJob = (api: ApiFamily, ref: JobRef, signal: AbortSignal) => Promise<RestoreJob>;
 
 /** What a poller needs. */
 export interface PollerOptions {
@@ -43,6 +42,8 @@ export interface CycleResult {
   readonly polled: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Jobs not polled because their rate-limit bucket only allowed it after the deadline. */
+  readonly deferred: number;
   readonly events: number;
   readonly saved: boolean;
 }
@@ -133,18 +134,26 @@ export class Poller {
     }
   }
 
-  /** Polls every job that is not final, saves the state, then reports what changed. */
-  async pollOnce(signal: AbortSignal = new AbortController().signal): Promise<CycleResult> {
+  /**
+   * Polls every job that is not final, saves the state, then reports what changed. Nothing is
+   * sent after `deadline` (the next tick); a job that would have to wait past it is deferred.
+   */
+  async pollOnce(
+    signal: AbortSignal = new AbortController().signal,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<CycleResult> {
     const { metrics, logger } = this.#options;
     const due = this.#options.jobs.filter((job) => {
       const state = this.#states.get(jobKey(job));
       return state === undefined || !isTerminal(state);
     });
     const outcomes: JobOutcome[] = [];
+    let deferred = 0;
     await forEachLimit(due, this.#options.concurrency, async (job) => {
       if (signal.aborted) return;
-      const outcome = await this.#pollJob(job, signal);
-      if (!outcome) return;
+      const outcome = await this.#pollJob(job, { signal, deadline });
+      if (outcome === "deferred") deferred++;
+      if (outcome === "deferred" || outcome === undefined) return;
       this.#states.set(jobKey(job), outcome.state);
       outcomes.push(outcome);
     });
@@ -163,6 +172,7 @@ export class Poller {
       polled: outcomes.length,
       succeeded,
       failed: outcomes.length - succeeded,
+      deferred,
       events,
       saved,
     };
@@ -173,7 +183,11 @@ export class Poller {
     return initialState(job, resolveApi(job.api ?? mode, undefined, now(), tenantSunset).api);
   }
 
-  async #pollJob(job: JobSettings, signal: AbortSignal): Promise<JobOutcome | undefined> {
+  async #pollJob(
+    job: JobSettings,
+    context: PollContext,
+  ): Promise<JobOutcome | "deferred" | undefined> {
+    const { signal } = context;
     const { now, tenantSunset } = this.#options;
     const mode = job.api ?? this.#options.mode;
     const events: TrackerEvent[] = [];
@@ -185,7 +199,7 @@ export class Poller {
 
     for (;;) {
       try {
-        const found = await this.#options.fetchJob(state.api, job, signal);
+        const found = await this.#options.fetchJob(state.api, job, context);
         const step = observeJob(state, found, now());
         return { state: step.state, events: [...events, ...step.events], reached: true, ok: true };
       } catch (error) {
@@ -193,6 +207,22 @@ export class Poller {
           return moved.events.length > 0
             ? { state, events, reached: undefined, ok: false }
             : undefined;
+        if (error instanceof PollDeferredError) {
+          this.#options.metrics.pollDeferred(state.api, error.reason);
+          this.#options.logger.debug(
+            {
+              event: "restore_poll_deferred",
+              ...jobFields(job),
+              api: state.api,
+              reason: error.reason,
+            },
+            "restore job poll deferred to a later cycle",
+          );
+          // A switch decided before the deferral still counts.
+          return moved.events.length > 0
+            ? { state, events, reached: undefined, ok: false }
+            : "deferred";
+        }
         const atlasError = this.#asAtlasError(error, job);
         if (!atlasError) return undefined;
         const gone =

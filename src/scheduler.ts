@@ -8,8 +8,8 @@ import type { Logger } from "./logger.js";
 /** What the scheduler drives. */
 export interface SchedulerOptions {
   readonly schedule: string;
-  /** Runs one cycle; rejections are logged, never fatal. */
-  readonly runCycle: (signal: AbortSignal) => Promise<void>;
+  /** Runs one cycle that should be over by `deadline` (the next tick); rejections are logged. */
+  readonly runCycle: (signal: AbortSignal, deadline: number) => Promise<void>;
   readonly onSkipped: () => void;
   readonly logger: Logger;
 }
@@ -36,16 +36,18 @@ export class Scheduler {
       debug: (message: string | Error) => logger.debug({ event: "cron" }, String(message)),
     };
     this.#task = createTask(this.#options.schedule, () => this.#tick(), { logger: cronLogger });
-    const first = this.trigger();
     await this.#task.start();
-    await first;
+    await this.trigger();
   }
 
   /** Runs a cycle now unless one is running; resolves when that cycle ends. */
   trigger(): Promise<void> {
     if (this.#running) return this.#running;
+    const next = this.#task?.getNextRun()?.getTime();
+    // Without a known next tick (not started yet), leave the cycle a minute.
+    const deadline = next ?? Date.now() + 60_000;
     this.#running = this.#options
-      .runCycle(this.#abort.signal)
+      .runCycle(this.#abort.signal, deadline)
       .catch((error: unknown) => {
         this.#options.logger.error(
           {

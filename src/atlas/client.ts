@@ -57,7 +57,7 @@ export class AtlasClient {
   async getRestoreJob(api: ApiFamily, ref: JobRef, signal?: AbortSignal): Promise<RestoreJob> {
     const path = restoreJobPath(api, ref);
     const context = { operation: `get ${api} restore job`, target: path };
-    return this.#get(api, path, undefined, context, signal, (body) => {
+    return this.#get(api, ref.groupId, path, undefined, context, signal, (body) => {
       const decoded = decodeRestoreJob(api, body);
       if (!decoded.ok) throw new AtlasDecodeError(decoded.problems, context);
       if (decoded.job.id !== ref.restoreId) {
@@ -85,7 +85,7 @@ export class AtlasClient {
         api === "flex"
           ? { pageNum: String(page), itemsPerPage: String(FLEX_MAX_ITEMS_PER_PAGE) }
           : undefined;
-      const decoded = await this.#get(api, path, query, context, signal, (body) => {
+      const decoded = await this.#get(api, groupId, path, query, context, signal, (body) => {
         const page = decodePage(body);
         if (!page.ok) throw new AtlasDecodeError(page.problems, context);
         const items = page.results.map((item, index) => {
@@ -117,6 +117,7 @@ export class AtlasClient {
    */
   async #get<T>(
     api: ApiFamily,
+    groupId: string,
     path: string,
     query: Record<string, string> | undefined,
     context: Omit<AtlasErrorContext, "cause">,
@@ -133,6 +134,7 @@ export class AtlasClient {
         headers: { accept: MEDIA_TYPES[api], ...authHeaders },
         api,
         operation: context.operation,
+        groupId,
         signal,
       };
       const outcome = await send(this.#transport, request, (response) => {

@@ -34,6 +34,8 @@ export interface RequestObservation {
   /** An HTTP status, or `timeout`, `network`, `decode`. */
   readonly code: string;
   readonly durationSeconds: number;
+  /** The project the request was about, for per-project rate limits. */
+  readonly groupId?: string;
   /** Response headers, when a response arrived. */
   readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
 }
@@ -73,6 +75,8 @@ export interface SendRequest {
   readonly body?: string;
   readonly api: RequestApi;
   readonly operation: string;
+  /** The project the request is about (Atlas's rate limits are per project). */
+  readonly groupId?: string;
   readonly signal?: AbortSignal | undefined;
   /** A different dispatcher for this request (e.g. one with digest authentication). */
   readonly dispatcher?: Dispatcher;
@@ -109,6 +113,7 @@ export async function send<T = SendResponse>(
       api: req.api,
       code,
       durationSeconds: (clock() - started) / 1000,
+      ...(req.groupId !== undefined ? { groupId: req.groupId } : {}),
       ...(headers ? { headers } : {}),
     });
   };
