@@ -14,7 +14,7 @@ import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { Pacer, bucketKey } from "./pacer.js";
 import { Poller } from "./poller.js";
-import { withResilience } from "./resilience.js";
+import { withResilience, type ResilienceOptions } from "./resilience.js";
 import { Scheduler } from "./scheduler.js";
 import { startServer, type MetricsServer } from "./server.js";
 import { FileStateStore, type StateStore } from "./store.js";
@@ -30,6 +30,8 @@ export interface DaemonDeps {
   readonly store?: StateStore;
   /** The HTTP dispatcher for Atlas; by default a keep-alive Agent owned by the daemon. */
   readonly agent?: Dispatcher;
+  /** Retry tuning (tests shorten the backoff); the defaults suit Atlas. */
+  readonly retry?: Omit<ResilienceOptions, "pacer" | "now">;
 }
 
 /** The running product. */
@@ -77,6 +79,7 @@ export class Daemon {
     });
     this.poller = new Poller({
       fetchJob: withResilience((api, ref, signal) => client.getRestoreJob(api, ref, signal), {
+        ...deps.retry,
         pacer: this.#pacer,
         now,
       }),

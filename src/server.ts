@@ -13,6 +13,9 @@ export interface ServerOptions {
   /** True once the configuration is loaded and the first cycle has finished. */
   readonly isReady: () => boolean;
   readonly logger: Logger;
+  /** Time allowed to send the request headers (default 10 s) and the whole request (30 s). */
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
 }
 
 /** The running server. */
@@ -72,8 +75,15 @@ export async function startServer(
   host: string,
   port: number,
 ): Promise<MetricsServer> {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
   const server: Server = createServer(
-    { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 },
+    {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      // Node checks those timeouts on this period (30 s by default, too coarse to enforce them).
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+    },
     (req, res) => {
       handle(options, req, res).catch((error: unknown) => {
         options.logger.error(

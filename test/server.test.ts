@@ -89,3 +89,23 @@ describe("metrics and health server", () => {
     expect((await get(`${base}/healthz`)).status).toBe(200);
   });
 });
+
+describe("slow clients", () => {
+  it("answers 408 to a client that never finishes its headers", async () => {
+    const logger = pino({ level: "silent" });
+    server = await startServer(
+      {
+        registry: new Registry(),
+        isReady: () => true,
+        logger,
+        headersTimeoutMs: 300,
+        requestTimeoutMs: 300,
+      },
+      "127.0.0.1",
+      0,
+    );
+    // Half a request, then nothing: the server must give up on it rather than hold it forever.
+    const answer = await raw(server.address.port, "GET /metrics HTTP/1.1\r\nHost: x\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
