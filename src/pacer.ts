@@ -82,9 +82,13 @@ export class Pacer {
     if (limit !== undefined) bucket.limit = limit;
   }
 
-  /** Holds every request of a bucket until `until` (a Retry-After). */
+  /**
+   * Holds every request of a bucket until `until` (a Retry-After). Atlas has said when a request
+   * may go again, so the pacing of a low bucket waits for the next answer to count again.
+   */
   holdUntil(key: string, until: number): void {
     const bucket = this.#bucket(key);
+    delete bucket.remaining;
     if (until > bucket.notBefore) {
       bucket.notBefore = until;
       bucket.reason = "retry_after";

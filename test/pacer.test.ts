@@ -63,6 +63,15 @@ describe("Pacer", () => {
     expect(waits).toEqual([]);
   });
 
+  it("lets Retry-After, not an empty bucket, decide when to ask again", async () => {
+    const { pacer, waits, now } = fakePacer({ windowMs: 60_000 });
+    pacer.observe(key, 0, 100); // the 429's RateLimit-Remaining
+    pacer.holdUntil(key, now() + 2_000);
+    await pacer.acquire(key, now() + 30_000);
+    await pacer.acquire(key, now() + 30_000);
+    expect(waits).toEqual([2_000]);
+  });
+
   it("never shortens a hold", () => {
     const { pacer, now } = fakePacer();
     pacer.holdUntil(key, now() + 10_000);

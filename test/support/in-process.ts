@@ -1,0 +1,115 @@
+/** Runs the daemon in this process against the simulator, cycles driven by the test. */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Dispatcher } from "undici";
+import type { Timeouts } from "../../src/atlas/transport.js";
+import type { ApiMode, Credentials, JobSettings, Settings } from "../../src/config/settings.js";
+import { Daemon } from "../../src/daemon.js";
+import { createLogger } from "../../src/logger.js";
+import type { Simulator } from "../../src/simulator/index.js";
+import type { LogLine } from "./daemon-process.js";
+
+/** What a test may choose; everything else has a test-friendly default. */
+export interface InProcessOptions {
+  readonly jobs: readonly JobSettings[];
+  readonly credentials: Credentials;
+  readonly api?: ApiMode;
+  readonly timeouts?: Timeouts;
+  readonly stateFile?: string;
+  readonly agent?: Dispatcher;
+  readonly baseUrl?: string;
+}
+
+/** A started in-process daemon and what it logged. */
+export interface InProcessDaemon {
+  readonly daemon: Daemon;
+  readonly lines: LogLine[];
+  readonly stateFile: string;
+  /** Runs one poll cycle now and waits for it. */
+  cycle(): Promise<void>;
+  /** The /metrics exposition, as Prometheus would scrape it. */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts a daemon whose schedule never fires during a test: cycles run on `cycle()`. */
+export async function startInProcess(
+  sim: Simulator,
+  options: InProcessOptions,
+): Promise<InProcessDaemon> {
+  const lines: LogLine[] = [];
+  const logger = createLogger("debug", {
+    write: (line: string) => {
+      lines.push(JSON.parse(line) as LogLine);
+    },
+  });
+  const stateFile =
+    options.stateFile ?? join(await mkdtemp(join(tmpdir(), "restore-watch-state-")), "state.json");
+  const settings: Settings = {
+    configFile: undefined,
+    schedule: "0 0 1 1 *",
+    api: options.api ?? "tenant",
+    tenantSunset: Date.parse("2026-01-22T00:00:00Z"),
+    listen: { host: "127.0.0.1", port: 0 },
+    stateFile,
+    concurrency: 4,
+    finishedRetentionMs: 24 * 3600_000,
+    logLevel: "debug",
+    baseUrl: options.baseUrl ?? sim.url,
+    timeouts: options.timeouts ?? { connectMs: 1_000, headersMs: 1_000, bodyMs: 1_000 },
+    credentials: options.credentials,
+    jobs: options.jobs,
+  };
+  const daemon = new Daemon(settings, {
+    logger,
+    retry: { initialDelayMs: 10, maxDelayMs: 50 },
+    ...(options.agent ? { agent: options.agent } : {}),
+  });
+  await daemon.start();
+  const address = daemon.address;
+  if (!address) throw new Error("the daemon did not listen");
+  return {
+    daemon,
+    lines,
+    stateFile,
+    cycle: () => daemon.pollNow(),
+    metrics: async () => {
+      const res = await fetch(`http://127.0.0.1:${address.port}/metrics`);
+      return res.text();
+    },
+    stop: () => daemon.stop(),
+  };
+}
+
+/** The value of one sample of an exposition, or 0 when the series is absent. */
+export function sample(exposition: string, series: string): number {
+  for (const line of exposition.split("\n")) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}
+
+/** `atlas_restore_api_requests_total` of one API, by code. */
+export function requestCodes(exposition: string, api: string): Record<string, number> {
+  const codes: Record<string, number> = {};
+  const re = new RegExp(
+    `^atlas_restore_api_requests_total\\{api="${api}",code="([^"]+)"\\} (\\d+)$`,
+    "gm",
+  );
+  for (const match of exposition.matchAll(re)) codes[match[1] as string] = Number(match[2]);
+  return codes;
+}
+
+/** What changed between two code counts. */
+export function codeDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [code, n] of Object.entries(after)) {
+    const d = n - (before[code] ?? 0);
+    if (d > 0) delta[code] = d;
+  }
+  return delta;
+}
