@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import { AtlasHttpError } from "../src/atlas/errors.js";
+import type { ApiFamily, JobRef, RestoreJob } from "../src/atlas/model.js";
+import { createLogger } from "../src/logger.js";
+import { createMetrics } from "../src/metrics.js";
+import { PollDeferredError } from "../src/pacer.js";
+import { Poller } from "../src/poller.js";
+import type { FetchJob } from "../src/resilience.js";
+import type { LoadResult, StateStore } from "../src/store.js";
+import type { JobState } from "../src/tracker/job-state.js";
+
+const GROUP = "32b6e34b3d91647abb20e7b8";
+const ref = (n: number): JobRef => ({
+  groupId: GROUP,
+  clusterName: "Cluster0",
+  restoreId: `6a793f81d2c4a03c${n.toString(16).padStart(8, "0")}`,
+});
+
+/** A store that records saves, in the same journal as the log lines. */
+class MemoryStore implements StateStore {
+  saved: JobState[][] = [];
+  constructor(
+    private readonly journal: string[],
+    private readonly initial: LoadResult = { kind: "absent" },
+  ) {}
+  async load() {
+    return this.initial;
+  }
+  async save(jobs: readonly JobState[]) {
+    this.journal.push("save");
+    this.saved.push([...jobs]);
+  }
+}
+
+function setup(fetchJob: FetchJob, jobs: JobRef[], initial?: LoadResult, concurrency = 2) {
+  const journal: string[] = [];
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger("debug", {
+    write: (line: string) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      lines.push(parsed);
+      journal.push(String(parsed.event));
+    },
+  });
+  const store = new MemoryStore(journal, initial);
+  let poller: Poller | undefined;
+  const metrics = createMetrics(
+    { jobs: () => poller?.jobs() ?? [], now: () => 0, retentionMs: 1 },
+    "0",
+  );
+  poller = new Poller({
+    fetchJob,
+    jobs,
+    mode: "tenant",
+    tenantSunset: Date.parse("2026-01-22T00:00:00Z"),
+    concurrency,
+    store,
+    logger,
+    metrics,
+    now: () => Date.parse("2026-11-29T10:00:00Z"),
+  });
+  return { poller, store, journal, lines, metrics };
+}
+
+const job = (r: JobRef, status = "RUNNING"): RestoreJob => ({
+  id: r.restoreId,
+  status: status as RestoreJob["status"],
+  rawStatus: status,
+});
+
+describe("Poller", () => {
+  it("polls at most `concurrency` jobs at once, each once per cycle", async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const polled: string[] = [];
+    const fetchJob: FetchJob = async (_api: ApiFamily, r) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      polled.push(r.restoreId);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      return job(r);
+    };
+    const refs = Array.from({ length: 9 }, (_, i) => ref(i));
+    const { poller } = setup(fetchJob, refs, undefined, 3);
+    const result = await poller.pollOnce();
+    expect(maxInFlight).toBe(3);
+    expect(polled.sort()).toEqual(refs.map((r) => r.restoreId).sort());
+    expect(result).toEqual({
+      polled: 9,
+      succeeded: 9,
+      failed: 0,
+      deferred: 0,
+      events: 9,
+      saved: true,
+    });
+  });
+
+  it("saves the cycle's state before logging its changes", async () => {
+    const { poller, journal } = setup(async (_api, r) => job(r), [ref(1), ref(2)]);
+    await poller.pollOnce();
+    expect(journal).toEqual(["save", "restore_transition", "restore_transition"]);
+  });
+
+  it("keeps going when one job fails, and counts what happened", async () => {
+    const failing = ref(1);
+    const fetchJob: FetchJob = async (_api, r) => {
+      if (r.restoreId === failing.restoreId) {
+        throw new AtlasHttpError(
+          { status: 404, errorCode: "RESOURCE_NOT_FOUND" },
+          { operation: "get", target: "/x" },
+        );
+      }
+      return job(r);
+    };
+    const { poller, lines } = setup(fetchJob, [failing, ref(2), ref(3)]);
+    expect(await poller.pollOnce()).toMatchObject({ polled: 3, succeeded: 2, failed: 1 });
+    expect(lines.filter((l) => l.event === "restore_transition")).toHaveLength(2);
+    expect(lines.filter((l) => l.event === "restore_poll_error")).toMatchObject([
+      { restoreId: failing.restoreId, status: 404, errorCode: "RESOURCE_NOT_FOUND" },
+    ]);
+  });
+
+  it("leaves a deferred job as it was and counts it", async () => {
+    const fetchJob: FetchJob = async () => {
+      throw new PollDeferredError("tenant/x", 0, "retry_after");
+    };
+    const { poller, store, metrics } = setup(fetchJob, [ref(1)]);
+    expect(await poller.pollOnce()).toMatchObject({ polled: 0, deferred: 1, events: 0 });
+    expect(store.saved[0]?.[0]?.status).toBeNull();
+    expect(await metrics.registry.metrics()).toContain(
+      'atlas_restore_polls_deferred_total{api="tenant",reason="retry_after"} 1',
+    );
+  });
+
+  it("does not poll a finished job again", async () => {
+    const polled: string[] = [];
+    const { poller } = setup(
+      async (_api, r) => {
+        polled.push(r.restoreId);
+        return job(r, "COMPLETED");
+      },
+      [ref(1)],
+    );
+    await poller.pollOnce();
+    await poller.pollOnce();
+    expect(polled).toHaveLength(1);
+  });
+
+  it("restores saved jobs that are still configured, and drops the others", async () => {
+    const saved: JobState = { ...ref(1), api: "tenant", status: "RUNNING", lastTransitionAt: 1 };
+    const gone: JobState = { ...ref(9), api: "tenant", status: "RUNNING" };
+    const { poller, lines } = setup(async (_api, r) => job(r), [ref(1), ref(2)], {
+      kind: "loaded",
+      jobs: [saved, gone],
+    });
+    await poller.restore();
+    expect([...poller.jobs()].map((j) => [j.restoreId, j.status])).toEqual([
+      [ref(1).restoreId, "RUNNING"],
+      [ref(2).restoreId, null],
+    ]);
+    expect(lines.find((l) => l.event === "state_loaded")).toMatchObject({ jobs: 1 });
+    await poller.pollOnce();
+    // The saved job was RUNNING and still is: only the new one is logged.
+    expect(lines.filter((l) => l.event === "restore_transition").map((l) => l.restoreId)).toEqual([
+      ref(2).restoreId,
+    ]);
+  });
+
+  it("warns when the saved state had to be moved aside", async () => {
+    const { poller, lines } = setup(async (_api, r) => job(r), [ref(1)], {
+      kind: "moved_aside",
+      problem: "is not valid JSON",
+      movedTo: "/data/state.json.corrupt-1",
+    });
+    await poller.restore();
+    expect(lines).toMatchObject([
+      {
+        level: 40,
+        event: "state_moved_aside",
+        problem: "is not valid JSON",
+        movedTo: "/data/state.json.corrupt-1",
+      },
+    ]);
+  });
+});

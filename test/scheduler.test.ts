@@ -1,0 +1,99 @@
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { Scheduler } from "../src/scheduler.js";
+import { waitFor } from "./support/fixtures.js";
+
+const logs: Record<string, unknown>[] = [];
+const logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+let scheduler: Scheduler | undefined;
+
+afterEach(async () => {
+  await scheduler?.stop(1_000);
+  scheduler = undefined;
+  logs.length = 0;
+});
+
+describe("Scheduler", () => {
+  it("runs the first cycle at start, then on the schedule, with the next tick as deadline", async () => {
+    const runs: { at: number; deadline: number }[] = [];
+    scheduler = new Scheduler({
+      schedule: "* * * * * *",
+      runCycle: async (_signal, deadline) => {
+        runs.push({ at: Date.now(), deadline });
+      },
+      onSkipped: () => undefined,
+      logger,
+    });
+    await scheduler.start();
+    expect(runs).toHaveLength(1);
+    await waitFor(() => (runs.length >= 3 ? true : undefined), "two scheduled cycles");
+    for (const run of runs) {
+      expect(run.deadline).toBeGreaterThan(run.at);
+      expect(run.deadline - run.at).toBeLessThanOrEqual(1_000);
+      expect(run.deadline % 1_000).toBe(0);
+    }
+  });
+
+  it("never runs two cycles at once: a tick during a cycle is skipped, logged and counted", async () => {
+    let release: () => void = () => undefined;
+    let running = 0;
+    let maxRunning = 0;
+    let skipped = 0;
+    scheduler = new Scheduler({
+      schedule: "* * * * * *",
+      runCycle: async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise<void>((resolve) => (release = resolve));
+        running--;
+      },
+      onSkipped: () => skipped++,
+      logger,
+    });
+    const started = scheduler.start();
+    await waitFor(() => (skipped >= 2 ? true : undefined), "two skipped ticks", 5_000);
+    release();
+    await started;
+    expect(maxRunning).toBe(1);
+    expect(logs.filter((l) => l.event === "poll_cycle_skipped")).toHaveLength(skipped);
+    expect(logs.find((l) => l.event === "poll_cycle_skipped")).toMatchObject({ level: 40 });
+  });
+
+  it("logs a failed cycle and goes on", async () => {
+    let calls = 0;
+    scheduler = new Scheduler({
+      schedule: "* * * * * *",
+      runCycle: async () => {
+        calls++;
+        if (calls === 1) throw new Error("boom");
+      },
+      onSkipped: () => undefined,
+      logger,
+    });
+    await scheduler.start();
+    expect(logs.filter((l) => l.event === "poll_cycle_failed")).toMatchObject([
+      { level: 50, error: "boom" },
+    ]);
+    await waitFor(() => (calls >= 2 ? true : undefined), "the next cycle");
+  });
+
+  it("aborts a cycle that outlives the grace period on stop", async () => {
+    let aborted = false;
+    const local = new Scheduler({
+      schedule: "0 0 1 1 *",
+      runCycle: (signal) =>
+        new Promise<void>((resolve) => {
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            resolve();
+          });
+        }),
+      onSkipped: () => undefined,
+      logger,
+    });
+    const started = local.start();
+    await local.stop(50);
+    await started;
+    expect(aborted).toBe(true);
+  });
+});
