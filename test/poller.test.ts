@@ -43,12 +43,9 @@ function setup(fetchJob: FetchJob, jobs: JobRef[], initial?: LoadResult, concurr
     },
   });
   const store = new MemoryStore(journal, initial);
-  let poller: Poller | undefined;
-  const metrics = createMetrics(
-    { jobs: () => poller?.jobs() ?? [], now: () => 0, retentionMs: 1 },
-    "0",
-  );
-  poller = new Poller({
+  // Scraped only after the poller exists.
+  const metrics = createMetrics({ jobs: () => poller.jobs(), now: () => 0, retentionMs: 1 }, "0");
+  const poller: Poller = new Poller({
     fetchJob,
     jobs,
     mode: "tenant",
