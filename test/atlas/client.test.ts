@@ -8,7 +8,7 @@ import {
 } from "../../src/atlas/errors.js";
 import type { ApiFamily, JobRef } from "../../src/atlas/model.js";
 import type { Credentials } from "../../src/config/settings.js";
-import type { Fault, Simulator } from "../../src/simulator/index.js";
+import { FAULT_KINDS, type Fault, type Simulator } from "../../src/simulator/index.js";
 import {
   API_KEY_CREDENTIALS,
   GROUP,
@@ -217,7 +217,19 @@ describe("errors", () => {
     });
   });
 
-  it.each<[string, Fault, string, Partial<AtlasError> & Record<string, unknown>]>([
+  const malformed: [string, Fault, string, Partial<AtlasError> & Record<string, unknown>][] = [
+    [
+      "a rate limit",
+      { kind: "rate_limit", retryAfterSeconds: 2 },
+      "ATLAS_HTTP_ERROR",
+      { status: 429, errorCode: "RATE_LIMITED", retryAfterMs: 2000 },
+    ],
+    [
+      "a refusal of the credentials",
+      { kind: "unauthorized" },
+      "ATLAS_HTTP_ERROR",
+      { status: 401, metricCode: "401" },
+    ],
     [
       "a missing cluster",
       { kind: "not_found" },
@@ -286,7 +298,13 @@ describe("errors", () => {
       "ATLAS_DECODE_ERROR",
       { problems: ["response body exceeds the size limit"] },
     ],
-  ])("turns %s into a typed error", async (_name, fault, code, fields) => {
+  ];
+
+  it("covers every fault the simulator can inject", () => {
+    expect(new Set(malformed.map(([, fault]) => fault.kind))).toEqual(new Set(FAULT_KINDS));
+  });
+
+  it.each(malformed)("turns %s into a typed error", async (_name, fault, code, fields) => {
     const { client: atlas, observed } = client(API_KEY_CREDENTIALS, {
       connectMs: 1_000,
       headersMs: 300,

@@ -350,6 +350,16 @@ describe("beyond the table", () => {
     expect(transitionsOf(d.lines, B)).toEqual(["null→PENDING", "PENDING→RUNNING"]);
   });
 
+  it("revokes its service-account token on shutdown", async () => {
+    const { sim: s, daemon: d } = await world(SERVICE_ACCOUNT_CREDENTIALS);
+    const issued = s.stats().issuedTokens;
+    expect(issued).toHaveLength(1);
+    await d.stop();
+    daemon = undefined;
+    expect(s.stats().revokeRequests).toBe(1);
+    expect(s.stats().revokedTokens).toEqual(issued);
+  });
+
   it("follows a status that goes backwards and says so", async () => {
     sim = await startSim({
       jobs: [
