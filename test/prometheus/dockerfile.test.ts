@@ -1,142 +1,87 @@
 // No Docker engine here or in CI: the Dockerfile is checked as text, and its health check is run
 // with node against real sockets.
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { argsOf, isInContext, readDockerignore, readStages, type Stage } from "./dockerfile.js";
 import { ROOT } from "./tools.js";
 
 const execFileAsync = promisify(execFile);
 
-interface Instruction {
-  readonly keyword: string;
-  readonly args: string;
-}
-
-/** Instructions in order: continuation lines joined, comments and blank lines dropped. */
-function parseDockerfile(text: string): Instruction[] {
-  const logical: string[] = [];
-  let pending = "";
-  for (const line of text.split("\n")) {
-    if (/^\s*#/.test(line) || (pending === "" && line.trim() === "")) continue;
-    if (line.endsWith("\\")) {
-      pending += `${line.slice(0, -1).trim()} `;
-      continue;
-    }
-    logical.push(pending + line.trim());
-    pending = "";
-  }
-  return logical.map((line) => {
-    const match = /^(\S+)\s*(.*)$/.exec(line);
-    return { keyword: (match?.[1] ?? "").toUpperCase(), args: match?.[2] ?? "" };
-  });
-}
-
-/** The instructions of each stage, split at FROM (the FROM itself first). */
-function stages(instructions: readonly Instruction[]): Instruction[][] {
-  const result: Instruction[][] = [];
-  for (const instruction of instructions) {
-    if (instruction.keyword === "FROM") result.push([]);
-    result.at(-1)?.push(instruction);
-  }
-  return result;
-}
-
-function args(stage: readonly Instruction[], keyword: string): string[] {
-  return stage.filter((instruction) => instruction.keyword === keyword).map((i) => i.args);
-}
-
-/** Docker's rule for one path: the last pattern matching it or a parent decides. */
-function isInContext(patterns: readonly string[], path: string): boolean {
-  const parts = path.split("/");
-  let included = true;
-  for (const raw of patterns) {
-    const negated = raw.startsWith("!");
-    const pattern = (negated ? raw.slice(1) : raw).replace(/\/$/, "");
-    const regex = new RegExp(
-      `^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*")}$`,
-    );
-    const matches = parts.some((_, index) => regex.test(parts.slice(0, index + 1).join("/")));
-    if (matches) included = negated;
-  }
-  return included;
-}
-
-let dockerfile: Instruction[][];
-let build: Instruction[];
-let runtime: Instruction[];
+let dockerfile: Stage[];
+let build: Stage;
+let runtime: Stage;
 let ignore: string[];
 
 beforeAll(async () => {
-  dockerfile = stages(parseDockerfile(await readFile(join(ROOT, "Dockerfile"), "utf8")));
-  build = dockerfile[0] ?? [];
-  runtime = dockerfile.at(-1) ?? [];
-  ignore = (await readFile(join(ROOT, ".dockerignore"), "utf8"))
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#"));
+  dockerfile = await readStages(ROOT);
+  const first = dockerfile[0];
+  const last = dockerfile.at(-1);
+  if (!first || !last) throw new Error("the Dockerfile has no stage");
+  build = first;
+  runtime = last;
+  ignore = await readDockerignore(ROOT);
 });
 
 describe("Dockerfile", () => {
   it("builds on a pinned node 20 bookworm-slim and runs on the same base", () => {
     expect(dockerfile).toHaveLength(2);
-    expect(args(build, "FROM")[0]).toMatch(/^node:20\.\d+\.\d+-bookworm-slim AS build$/);
-    expect(args(runtime, "FROM")[0]).toBe(args(build, "FROM")[0]?.replace(/ AS build$/, ""));
+    expect(argsOf(build, "FROM")[0]).toMatch(/^node:20\.\d+\.\d+-bookworm-slim AS build$/);
+    expect(argsOf(runtime, "FROM")[0]).toBe(argsOf(build, "FROM")[0]?.replace(/ AS build$/, ""));
   });
 
   it("compiles in the build stage from the lockfile", () => {
-    expect(args(build, "COPY")).toEqual([
+    expect(argsOf(build, "COPY")).toEqual([
       "package.json package-lock.json ./",
       "tsconfig.json tsconfig.build.json ./",
       "src ./src",
     ]);
-    expect(args(build, "RUN")).toEqual([
+    expect(argsOf(build, "RUN")).toEqual([
       "npm ci --ignore-scripts --no-audit --no-fund",
       "npm run build",
     ]);
   });
 
   it("ships production dependencies, dist and config only, installed before the code is copied", () => {
-    expect(args(runtime, "COPY")).toEqual([
+    expect(argsOf(runtime, "COPY")).toEqual([
       "package.json package-lock.json ./",
       "--from=build /app/dist ./dist",
       "config ./config",
     ]);
-    const order = runtime.map((instruction) => `${instruction.keyword} ${instruction.args}`);
+    const order = runtime.instructions.map((instruction) => `${instruction.keyword} ${instruction.args}`);
     const install = order.findIndex((line) => line.startsWith("RUN npm ci --omit=dev"));
     expect(install).toBeGreaterThan(order.indexOf("COPY package.json package-lock.json ./"));
     expect(install).toBeLessThan(order.indexOf("COPY --from=build /app/dist ./dist"));
-    const runs = args(runtime, "RUN").join("\n");
+    const runs = argsOf(runtime, "RUN").join("\n");
     expect(runs).not.toContain("npm run build");
     expect(runs).not.toMatch(/npm (ci|install)(?! --omit=dev)/);
-    for (const copy of args(runtime, "COPY")) {
+    for (const copy of argsOf(runtime, "COPY")) {
       expect(copy).not.toMatch(/\b(src|test|bench)\b/);
     }
   });
 
   it("runs node directly as the non-root node user, with the daemon's port, state and signals", () => {
-    expect(args(runtime, "USER")).toEqual(["node"]);
-    expect(args(runtime, "WORKDIR")).toEqual(["/app"]);
-    expect(args(runtime, "ENV")).toEqual(["NODE_ENV=production"]);
-    expect(args(runtime, "EXPOSE")).toEqual(["9917"]);
-    expect(args(runtime, "VOLUME")).toEqual(["/app/data"]);
-    expect(args(runtime, "STOPSIGNAL")).toEqual(["SIGTERM"]);
-    expect(args(runtime, "ENTRYPOINT")).toEqual([]);
-    expect(args(runtime, "CMD").map((cmd) => JSON.parse(cmd) as unknown)).toEqual([
+    expect(argsOf(runtime, "USER")).toEqual(["node"]);
+    expect(argsOf(runtime, "WORKDIR")).toEqual(["/app"]);
+    expect(argsOf(runtime, "ENV")).toEqual(["NODE_ENV=production"]);
+    expect(argsOf(runtime, "EXPOSE")).toEqual(["9917"]);
+    expect(argsOf(runtime, "VOLUME")).toEqual(["/app/data"]);
+    expect(argsOf(runtime, "STOPSIGNAL")).toEqual(["SIGTERM"]);
+    expect(argsOf(runtime, "ENTRYPOINT")).toEqual([]);
+    expect(argsOf(runtime, "CMD").map((cmd) => JSON.parse(cmd) as unknown)).toEqual([
       ["node", "dist/main.js"],
     ]);
     // The volume's directory belongs to node before VOLUME, and nothing runs as root after USER.
-    const order = runtime.map((instruction) => instruction.keyword);
-    expect(args(runtime, "RUN")).toContain("mkdir -p /app/data && chown node:node /app/data");
+    const order = runtime.instructions.map((instruction) => instruction.keyword);
+    expect(argsOf(runtime, "RUN")).toContain("mkdir -p /app/data && chown node:node /app/data");
     expect(order.lastIndexOf("RUN")).toBeLessThan(order.indexOf("USER"));
     expect(order.indexOf("USER")).toBeLessThan(order.indexOf("VOLUME"));
   });
 
   it("carries OCI labels", () => {
-    const labels = args(runtime, "LABEL").join(" ");
+    const labels = argsOf(runtime, "LABEL").join(" ");
     for (const key of ["title", "description", "licenses", "version", "revision"]) {
       expect(labels).toContain(`org.opencontainers.image.${key}=`);
     }
@@ -150,7 +95,7 @@ describe(".dockerignore", () => {
     // The checker above knows literal names and `*` only.
     for (const pattern of ignore) expect(pattern).toMatch(/^!?[\w./*-]+$/);
     const sources = dockerfile
-      .flat()
+      .flatMap((stage) => stage.instructions)
       .filter((instruction) => instruction.keyword === "COPY" && !instruction.args.startsWith("--"))
       .flatMap((instruction) => instruction.args.split(/\s+/).slice(0, -1));
     expect(new Set(sources)).toEqual(
@@ -188,7 +133,7 @@ describe("HEALTHCHECK", () => {
   let script: string;
 
   beforeAll(async () => {
-    const healthcheck = args(runtime, "HEALTHCHECK");
+    const healthcheck = argsOf(runtime, "HEALTHCHECK");
     expect(healthcheck).toHaveLength(1);
     const match = /^((?:--\S+\s+)*)CMD (\[.*\])$/.exec(healthcheck[0] ?? "");
     expect(match?.[1]).toContain("--timeout=5s");
