@@ -261,6 +261,52 @@ describe("the daemon against the simulator", () => {
 });
 
 describe("the command line", () => {
+  /** Runs main.js to its end and returns its exit code and output. */
+  async function cli(args: string[], extraEnv: Record<string, string> = {}) {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [join("dist", "main.js"), ...args], {
+        env: { PATH: process.env.PATH ?? "", ...extraEnv },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  it("refuses a bad configuration with every problem, exit 78 and no stack trace", async () => {
+    const { file } = await writeConfig({
+      schedule: "61 * * * *",
+      concurrency: 0,
+      jobs: [{ groupId: "nothex", clusterName: "Cluster0", restoreId: A }],
+    });
+    const result = await cli(["--config", file], env());
+    expect(result.code).toBe(78);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      [
+        "atlas-restore-watch: invalid configuration (3 problems):",
+        '  schedule: "61 * * * *" is not a valid cron expression (invalid minute field "61")',
+        "  concurrency: 0 is not an integer from 1 to 64",
+        '  jobs[0].groupId: "nothex" is not a 24-character lowercase hexadecimal id',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("refuses an unknown flag with exit 64 and the usage", async () => {
+    const result = await cli(["--frobnicate"]);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(/^atlas-restore-watch: .*--frobnicate/);
+    expect(result.stderr).toContain("--check-config");
+  });
+
+  it("prints its usage", async () => {
+    const result = await cli(["--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("--config FILE");
+  });
+
   it("prints its version", async () => {
     const { stdout } = await run(process.execPath, [join("dist", "main.js"), "--version"]);
     const pkg = JSON.parse(await readFile("package.json", "utf8"));
