@@ -1,0 +1,216 @@
+/**
+ * The built daemon (`node dist/main.js`) as a child process of a benchmark: its JSON log lines,
+ * awaited with deadlines, its /metrics endpoint timed from outside, and its memory as the kernel
+ * counts it. The child gets its own process so that its memory is its own.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { request } from "undici";
+
+/** One parsed stdout line of the daemon. */
+export type LogLine = Record<string, unknown> & { readonly level: number; readonly msg: string };
+
+/** A line found by `waitForLine`, and where it is in `lines`. */
+export interface FoundLine {
+  readonly line: LogLine;
+  readonly index: number;
+}
+
+/** Resident memory of a process, in bytes: now (VmRSS) and the peak so far (VmHWM). */
+export interface ProcessMemory {
+  readonly rssBytes: number;
+  readonly peakRssBytes: number;
+}
+
+/** One timed GET. */
+export interface TimedGet {
+  readonly ms: number;
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A running daemon child. */
+export class DaemonChild {
+  /** Every stdout line so far, parsed. */
+  readonly lines: LogLine[] = [];
+  /** Resolves with the exit code, or the signal name. */
+  readonly exited: Promise<number | string>;
+  readonly #child: ChildProcess;
+  readonly #wake = new Set<() => void>();
+  #garbage = 0;
+  #stderr = "";
+  #exitCode: number | string | undefined;
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    child.stderr?.on("data", (chunk: Buffer) => (this.#stderr += chunk.toString()));
+    createInterface({ input: child.stdout! }).on("line", (text) => {
+      try {
+        this.lines.push(JSON.parse(text) as LogLine);
+      } catch {
+        this.#garbage++;
+      }
+      this.#notify();
+    });
+    this.exited = new Promise((resolve) =>
+      child.on("exit", (code, signal) => {
+        this.#exitCode = code ?? signal ?? "unknown";
+        resolve(this.#exitCode);
+        this.#notify();
+      }),
+    );
+  }
+
+  /** Starts `node <main> <args>` in `cwd` with exactly `env` (no variable of ours leaks in). */
+  static spawn(
+    main: string,
+    args: readonly string[],
+    env: Readonly<Record<string, string>>,
+    cwd: string,
+  ): DaemonChild {
+    const child = spawn(process.execPath, [main, ...args], {
+      cwd,
+      env: { ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return new DaemonChild(child);
+  }
+
+  /** The child's process id. */
+  get pid(): number {
+    const pid = this.#child.pid;
+    if (pid === undefined) throw new Error("the daemon process did not start");
+    return pid;
+  }
+
+  /** What the child wrote on stderr (the daemon writes there only on a fatal problem). */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Stdout lines that were not JSON (the daemon must print none). */
+  get garbage(): number {
+    return this.#garbage;
+  }
+
+  /**
+   * The first line at or after `from` that matches, as soon as it is written. Rejects after
+   * `timeoutMs`, or when the child exits first, naming `what` and the child's stderr.
+   */
+  waitForLine(
+    predicate: (line: LogLine) => boolean,
+    what: string,
+    timeoutMs: number,
+    from = 0,
+  ): Promise<FoundLine> {
+    return new Promise((resolve, reject) => {
+      let next = from;
+      const check = (): boolean => {
+        for (; next < this.lines.length; next++) {
+          const line = this.lines[next] as LogLine;
+          if (predicate(line)) {
+            finish();
+            resolve({ line, index: next });
+            return true;
+          }
+        }
+        if (this.#exitCode !== undefined) {
+          finish();
+          reject(this.#failure(`the daemon exited (${this.#exitCode}) before ${what}`));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(this.#failure(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.#wake.delete(wake);
+      };
+      const wake = () => void check();
+      if (!check()) this.#wake.add(wake);
+    });
+  }
+
+  /** The metrics port, from the `daemon_started` line's `listen` field. */
+  async port(timeoutMs: number): Promise<number> {
+    const { line } = await this.waitForLine(
+      (l) => l.event === "daemon_started",
+      "daemon_started",
+      timeoutMs,
+    );
+    const port = Number(String(line.listen).split(":").pop());
+    if (!Number.isInteger(port) || port <= 0) {
+      throw new Error(`daemon_started carries no port: ${JSON.stringify(line.listen)}`);
+    }
+    return port;
+  }
+
+  /** VmRSS and VmHWM from /proc (Linux); undefined where /proc is not there. */
+  async memory(): Promise<ProcessMemory | undefined> {
+    let status: string;
+    try {
+      status = await readFile(`/proc/${this.pid}/status`, "utf8");
+    } catch {
+      return undefined;
+    }
+    const kib = (field: string): number => {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
+      if (!match?.[1]) throw new Error(`/proc/${this.pid}/status has no ${field}`);
+      return Number(match[1]) * 1024;
+    };
+    return { rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") };
+  }
+
+  /** SIGTERM, then the exit code; SIGKILL and a rejection if it takes longer than `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<number | string> {
+    if (this.#exitCode !== undefined) return this.#exitCode;
+    this.#child.kill("SIGTERM");
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
+    });
+    const outcome = await Promise.race([this.exited, late]);
+    clearTimeout(timer);
+    if (outcome === "late") {
+      this.#child.kill("SIGKILL");
+      await this.exited;
+      throw this.#failure(`the daemon did not exit within ${timeoutMs} ms of SIGTERM`);
+    }
+    return outcome;
+  }
+
+  /** Ends the child at once if it still runs (cleanup after a failed run). */
+  kill(): void {
+    if (this.#exitCode === undefined) this.#child.kill("SIGKILL");
+  }
+
+  #notify(): void {
+    for (const wake of [...this.#wake]) wake();
+  }
+
+  #failure(message: string): Error {
+    const stderr = this.#stderr.trim();
+    return new Error(stderr ? `${message}; stderr: ${stderr.slice(0, 2000)}` : message);
+  }
+}
+
+/** GETs `url` and reads the whole body; `ms` runs from sending to the body's last byte. */
+export async function timedGet(url: string, timeoutMs: number): Promise<TimedGet> {
+  const started = performance.now();
+  const response = await request(url, {
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const body = await response.body.text();
+  return { ms: performance.now() - started, status: response.statusCode, body };
+}
+
+/** The value of an unlabelled sample in Prometheus exposition text, or undefined. */
+export function sampleValue(exposition: string, name: string): number | undefined {
+  const match = new RegExp(`^${name} (\\S+)$`, "m").exec(exposition);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
