@@ -115,7 +115,12 @@ export class Daemon {
   async start(): Promise<void> {
     const { listen } = this.#settings;
     this.#server = await startServer(
-      { registry: this.metrics.registry, isReady: () => this.#ready, logger: this.#logger },
+      {
+        render: () => this.metrics.render(),
+        contentType: this.metrics.contentType,
+        isReady: () => this.#ready,
+        logger: this.#logger,
+      },
       listen.host,
       listen.port,
     );
@@ -144,7 +149,7 @@ export class Daemon {
   /** Stops the schedule, lets a running cycle finish, saves, revokes the token, closes. */
   async stop(): Promise<void> {
     await this.#scheduler.stop(SHUTDOWN_GRACE_MS);
-    await this.poller.save();
+    this.poller.save();
     const revoked = await this.#authenticator.close();
     if (revoked.status === "failed") {
       // A token left alive expires on its own; say so rather than fail the shutdown.

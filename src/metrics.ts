@@ -1,11 +1,13 @@
 /**
- * The Prometheus metrics, on the project's own registry. Job series are derived at scrape time
- * from the tracker's snapshot (kube-state-metrics style), so a job that leaves leaves no stale
- * series; counters and histograms are fed as requests and cycles happen.
+ * The Prometheus metrics: counters, histograms and process metrics on the project's own
+ * prom-client registry, fed as requests and cycles happen, followed by the per-job families,
+ * derived at scrape time from the tracker's snapshot (see job-exposition.ts), so that a job that
+ * leaves leaves no stale series.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { ALL_STATUSES, type ApiFamily, type RestoreStatus } from "./atlas/model.js";
+import type { ApiFamily, RestoreStatus } from "./atlas/model.js";
 import type { RequestObservation } from "./atlas/transport.js";
+import { renderJobFamilies } from "./job-exposition.js";
 import type { JobState } from "./tracker/job-state.js";
 import { isExported } from "./tracker/tracker.js";
 
@@ -32,6 +34,10 @@ const MISNAMED_DEFAULTS = [
 /** The metrics the daemon writes to. */
 export interface Metrics {
   readonly registry: Registry;
+  /** The whole exposition: the registry's metrics, then the job families. */
+  render(): Promise<string>;
+  /** The exposition's content type. */
+  readonly contentType: string;
   /** Counts one request and its duration; reads RateLimit-Remaining. */
   observeRequest(observation: RequestObservation): void;
   observeCycle(durationSeconds: number): void;
@@ -44,12 +50,6 @@ export interface Metrics {
   setRateLimitRemaining(api: string, remaining: number): void;
 }
 
-const jobLabels = ["group_id", "cluster_name", "restore_id"] as const;
-
-function jobLabelValues(job: JobState): Record<(typeof jobLabels)[number], string> {
-  return { group_id: job.groupId, cluster_name: job.clusterName, restore_id: job.restoreId };
-}
-
 /** Creates every metric on `registry` (a fresh one by default, never the global). */
 export function createMetrics(
   source: JobSnapshotSource,
@@ -60,107 +60,6 @@ export function createMetrics(
   // These three defaults are gauges named like counters, which `promtool check metrics`
   // rightly flags; their per-type twins (nodejs_active_handles, …) carry the same numbers.
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
-
-  const exported = (): JobState[] => {
-    const now = source.now();
-    return [...source.jobs()].filter((job) => isExported(job, now, source.retentionMs));
-  };
-
-  new Gauge({
-    name: "atlas_restore_job_status",
-    help: "Current status of a restore job: 1 for the current status, 0 for the others.",
-    labelNames: [...jobLabels, "api", "status"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const job of exported()) {
-        if (job.status === null) continue;
-        for (const status of ALL_STATUSES) {
-          this.set({ ...jobLabelValues(job), api: job.api, status }, job.status === status ? 1 : 0);
-        }
-      }
-    },
-  });
-
-  new Gauge({
-    name: "atlas_restore_job_info",
-    help: "Static properties of a restore job, always 1.",
-    labelNames: [
-      ...jobLabels,
-      "api",
-      "delivery_type",
-      "snapshot_id",
-      "target_project_id",
-      "target_deployment",
-    ],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const job of exported()) {
-        if (job.status === null) continue;
-        this.set(
-          {
-            ...jobLabelValues(job),
-            api: job.api,
-            delivery_type: job.info?.deliveryType ?? "",
-            snapshot_id: job.info?.snapshotId ?? "",
-            target_project_id: job.info?.targetProjectId ?? "",
-            target_deployment: job.info?.targetDeploymentItemName ?? "",
-          },
-          1,
-        );
-      }
-    },
-  });
-
-  const timestamp = (name: string, help: string, pick: (job: JobState) => number | undefined) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: jobLabels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const job of exported()) {
-          const value = pick(job);
-          if (value !== undefined) this.set(jobLabelValues(job), value / 1000);
-        }
-      },
-    });
-  timestamp(
-    "atlas_restore_job_scheduled_timestamp_seconds",
-    "When Atlas scheduled the restore (restoreScheduledDate), as a Unix timestamp.",
-    (job) => job.info?.scheduledAt,
-  );
-  timestamp(
-    "atlas_restore_job_finished_timestamp_seconds",
-    "When Atlas finished the restore (restoreFinishedDate), as a Unix timestamp.",
-    (job) => job.info?.finishedAt,
-  );
-  timestamp(
-    "atlas_restore_job_last_transition_timestamp_seconds",
-    "When the daemon saw the job's status change last, as a Unix timestamp.",
-    (job) => job.lastTransitionAt,
-  );
-  timestamp(
-    "atlas_restore_job_last_success_timestamp_seconds",
-    "When Atlas last answered a poll of the job successfully, as a Unix timestamp.",
-    (job) => job.lastSuccessAt,
-  );
-
-  new Gauge({
-    name: "atlas_restore_job_poll_success",
-    help: "1 when the last poll of a restore job succeeded, 0 when it failed.",
-    labelNames: [...jobLabels, "api"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const job of exported()) {
-        if (job.status === null && job.errorKind === undefined) continue;
-        this.set({ ...jobLabelValues(job), api: job.api }, job.errorKind === undefined ? 1 : 0);
-      }
-    },
-  });
 
   const transitions = new Counter({
     name: "atlas_restore_transitions_total",
@@ -225,6 +124,12 @@ export function createMetrics(
 
   return {
     registry,
+    contentType: registry.contentType,
+    async render() {
+      const now = source.now();
+      const jobs = [...source.jobs()].filter((job) => isExported(job, now, source.retentionMs));
+      return `${await registry.metrics()}${renderJobFamilies(jobs)}`;
+    },
     observeRequest(observation) {
       requests.inc({ api: observation.api, code: observation.code });
       requestDuration.observe({ api: observation.api }, observation.durationSeconds);

@@ -4,12 +4,13 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
 import type { Logger } from "./logger.js";
 
 /** What the server serves. */
 export interface ServerOptions {
-  readonly registry: Registry;
+  /** Renders the metrics exposition. */
+  readonly render: () => Promise<string>;
+  readonly contentType: string;
   /** True once the configuration is loaded and the first cycle has finished. */
   readonly isReady: () => boolean;
   readonly logger: Logger;
@@ -63,8 +64,8 @@ async function handle(options: ServerOptions, req: IncomingMessage, res: ServerR
     case "/readyz":
       return options.isReady() ? reply(res, 200, "ready\n") : reply(res, 503, "not ready\n");
     default: {
-      const body = await options.registry.metrics();
-      return reply(res, 200, body, options.registry.contentType);
+      const body = await options.render();
+      return reply(res, 200, body, options.contentType);
     }
   }
 }

@@ -43,8 +43,8 @@ const ids = 'group_id="32b6e34b3d91647abb20e7b8",cluster_name="Cluster0"';
 
 describe("job series, derived at scrape time", () => {
   it("exports the status as a state set", async () => {
-    const { registry } = metricsFor([running]);
-    expect(await registry.getSingleMetricAsString("atlas_restore_job_status")).toBe(
+    const text = await metricsFor([running]).render();
+    expect(text).toContain(
       [
         "# HELP atlas_restore_job_status Current status of a restore job: 1 for the current status, 0 for the others.",
         "# TYPE atlas_restore_job_status gauge",
@@ -57,8 +57,7 @@ describe("job series, derived at scrape time", () => {
   });
 
   it("exports info and timestamps in seconds", async () => {
-    const { registry } = metricsFor([running]);
-    const text = await registry.metrics();
+    const text = await metricsFor([running]).render();
     const r = 'restore_id="6a793f81d2c4a03c5e4b1f20"';
     expect(text).toContain(
       `atlas_restore_job_info{${ids},${r},api="tenant",delivery_type="RESTORE",snapshot_id="5f4007f327a3bd7b6f4103c5",target_project_id="32b6e34b3d91647abb20e7b8",target_deployment="Cluster1"} 1`,
@@ -77,8 +76,7 @@ describe("job series, derived at scrape time", () => {
   });
 
   it("drops a finished job after the retention and shows a job that never answered", async () => {
-    const { registry } = metricsFor([failedLongAgo, neverSeen]);
-    const text = await registry.metrics();
+    const text = await metricsFor([failedLongAgo, neverSeen]).render();
     expect(text).not.toContain("6a793f81d2c4a03c5e4b1f21");
     expect(text).not.toMatch(/atlas_restore_job_status\{/);
     expect(text).toContain(
@@ -88,10 +86,10 @@ describe("job series, derived at scrape time", () => {
 
   it("follows the snapshot: a series disappears when its job changes family", async () => {
     const jobs = [running];
-    const { registry } = metricsFor(jobs);
-    expect(await registry.metrics()).toContain('api="tenant",status="RUNNING"} 1');
+    const metrics = metricsFor(jobs);
+    expect(await metrics.render()).toContain('api="tenant",status="RUNNING"} 1');
     jobs[0] = { ...running, api: "flex" };
-    const text = await registry.metrics();
+    const text = await metrics.render();
     expect(text).toContain('api="flex",status="RUNNING"} 1');
     expect(text).not.toContain('api="tenant",status="RUNNING"');
   });
@@ -109,7 +107,7 @@ describe("event metrics", () => {
     metrics.setApiUp(true);
     metrics.setSunset("tenant", "config", Date.parse("2026-01-22T00:00:00Z"));
     metrics.setRateLimitRemaining("flex", 42);
-    const text = await metrics.registry.metrics();
+    const text = await metrics.render();
     for (const line of [
       'atlas_restore_transitions_total{api="tenant",from="NEW",to="PENDING"} 1',
       'atlas_restore_transitions_total{api="tenant",from="PENDING",to="RUNNING"} 2',

@@ -13,7 +13,12 @@ afterEach(async () => {
 
 async function start(ready: () => boolean, registry = new Registry()) {
   server = await startServer(
-    { registry, isReady: ready, logger: pino({ level: "silent" }) },
+    {
+      render: () => registry.metrics(),
+      contentType: registry.contentType,
+      isReady: ready,
+      logger: pino({ level: "silent" }),
+    },
     "127.0.0.1",
     0,
   );
@@ -95,7 +100,8 @@ describe("slow clients", () => {
     const logger = pino({ level: "silent" });
     server = await startServer(
       {
-        registry: new Registry(),
+        render: async () => "",
+        contentType: "text/plain",
         isReady: () => true,
         logger,
         headersTimeoutMs: 300,
