@@ -108,13 +108,14 @@ export class Pacer {
 
   /**
    * Takes the next slot of a bucket and waits for it. Rejects with PollDeferredError, without
-   * taking a slot, when the slot is after `deadline`.
+   * taking a slot, when it would have to wait past `deadline`. A request that needs no wait
+   * goes even after the deadline: a long cycle finishes its work.
    */
   async acquire(key: string, deadline: number, signal?: AbortSignal): Promise<void> {
     const bucket = this.#bucket(key);
     const now = this.#now();
     const slot = Math.max(now, bucket.notBefore);
-    if (slot > deadline) throw new PollDeferredError(key, slot, bucket.reason);
+    if (slot > now && slot > deadline) throw new PollDeferredError(key, slot, bucket.reason);
     if (this.#low(bucket)) {
       // Spread what is left over the window; with nothing left, one request per window.
       const remaining = bucket.remaining ?? 0;

@@ -72,6 +72,12 @@ describe("Pacer", () => {
     expect(waits).toEqual([2_000]);
   });
 
+  it("sends a request that needs no wait even past the deadline", async () => {
+    const { pacer, waits, now } = fakePacer();
+    await pacer.acquire(key, now() - 1_000);
+    expect(waits).toEqual([]);
+  });
+
   it("never shortens a hold", () => {
     const { pacer, now } = fakePacer();
     pacer.holdUntil(key, now() + 10_000);
