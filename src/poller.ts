@@ -1,7 +1,8 @@
 /**
  * One poll cycle: every configured job that is not final is read once, at most `concurrency` at
- * a time, and fed to the tracker. Events are held until the cycle's state is saved, then logged,
- * so that a crash never logs a change that a restart would log again.
+ * a time, and fed to the tracker. Events are held until the cycle's state is saved, then logged
+ * at once, so that a crash never logs a change that a restart would log again, and loses one
+ * only if it strikes in the instant between the two.
  */
 import { AtlasHttpError, isAtlasError, type AtlasError } from "./atlas/errors.js";
 import { jobKey } from "./atlas/model.js";
@@ -111,11 +112,18 @@ export class Poller {
     logger.info({ event: "state_loaded", jobs: restored }, "state loaded");
   }
 
-  /** Saves the state now (also done at the end of every cycle). Returns false on failure. */
-  async save(): Promise<boolean> {
+  /** Saves the state now, durably (also done at the end of every cycle). False on failure. */
+  save(): boolean {
+    const saved = this.#writeState();
+    if (saved) this.#options.store.syncDirectory();
+    return saved;
+  }
+
+  /** Writes the state file; warns once when that starts failing and says when it works again. */
+  #writeState(): boolean {
     const { logger, store, now } = this.#options;
     try {
-      await store.save([...this.#states.values()], now());
+      store.save([...this.#states.values()], now());
       if (this.#saveFailing) logger.info({ event: "state_save_recovered" }, "state saved again");
       this.#saveFailing = false;
       return true;
@@ -157,7 +165,10 @@ export class Poller {
       this.#states.set(jobKey(job), outcome.state);
       outcomes.push(outcome);
     });
-    const saved = await this.save();
+    // Save, then log, in one synchronous run: a kill can fall between the two only in the
+    // instant between the rename and the first write. If the save failed, the changes are logged
+    // anyway: a restart may repeat them, which beats losing them.
+    const saved = this.#writeState();
     let events = 0;
     for (const outcome of outcomes) {
       for (const event of outcome.events) {
@@ -165,6 +176,7 @@ export class Poller {
         events++;
       }
     }
+    if (saved) this.#options.store.syncDirectory();
     const reached = outcomes.map((o) => o.reached).filter((r) => r !== undefined);
     if (reached.length > 0) metrics.setApiUp(reached.some(Boolean));
     const succeeded = outcomes.filter((o) => o.ok).length;

@@ -1,9 +1,18 @@
 /**
  * Durable state: the tracked jobs, saved after each poll cycle atomically (temporary file, fsync,
- * rename, fsync of the directory) and read at start. A state file that cannot be read or parsed
- * is moved aside so the daemon starts fresh instead of crash-looping.
+ * rename, then an fsync of the directory) and read at start. A state file that cannot be read or
+ * parsed is moved aside so the daemon starts fresh instead of crash-looping.
  */
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { ALL_STATUSES, API_FAMILIES, type RestoreStatus } from "./atlas/model.js";
@@ -76,8 +85,13 @@ export type LoadResult =
 export interface StateStore {
   /** Reads the saved state; never throws. */
   load(): Promise<LoadResult>;
-  /** Saves the state atomically; throws on failure (the caller warns and keeps going). */
-  save(jobs: readonly JobState[], now: number): Promise<void>;
+  /**
+   * Saves the state atomically and synchronously, so that the caller can log what the state
+   * records in the same turn of the event loop. Throws on failure (the caller warns and goes on).
+   */
+  save(jobs: readonly JobState[], now: number): void;
+  /** Makes the last save's rename durable against power loss; best effort, never throws. */
+  syncDirectory(): void;
 }
 
 /** A StateStore backed by one JSON file. */
@@ -89,6 +103,7 @@ export class FileStateStore implements StateStore {
   }
 
   async load(): Promise<LoadResult> {
+    await this.#removeLeftovers();
     let text: string;
     try {
       text = await readFile(this.path, "utf8");
@@ -111,39 +126,62 @@ export class FileStateStore implements StateStore {
     return { kind: "loaded", jobs: parsed.data.jobs.map(toJobState) };
   }
 
-  async save(jobs: readonly JobState[], now: number): Promise<void> {
+  save(jobs: readonly JobState[], now: number): void {
     const dir = dirname(this.path);
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const body = JSON.stringify(
       { version: STATE_VERSION, savedAt: new Date(now).toISOString(), jobs },
       null,
       1,
     );
-    const temp = join(dir, `.${basename(this.path)}.${process.pid}.tmp`);
-    const file = await open(temp, "w", 0o600);
+    const temp = this.#tempPath(process.pid);
+    const fd = openSync(temp, "w", 0o600);
     try {
-      await file.writeFile(body, "utf8");
-      await file.sync();
+      writeFileSync(fd, body, "utf8");
+      fsyncSync(fd);
     } finally {
-      await file.close();
+      closeSync(fd);
     }
     try {
-      await rename(temp, this.path);
+      renameSync(temp, this.path);
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
+      rmSync(temp, { force: true });
       throw error;
     }
-    // Make the rename itself durable; some filesystems refuse to fsync a directory.
+  }
+
+  syncDirectory(): void {
     try {
-      const handle = await open(dir, "r");
+      const fd = openSync(dirname(this.path), "r");
       try {
-        await handle.sync();
+        fsyncSync(fd);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     } catch {
-      // The data is written; only the directory entry's durability is best effort here.
+      // Some filesystems refuse to fsync a directory; the data itself is already on disk.
     }
+  }
+
+  /** Where a save by process `pid` writes before the rename. */
+  #tempPath(pid: number | string): string {
+    return join(dirname(this.path), `.${basename(this.path)}.${pid}.tmp`);
+  }
+
+  /** Removes temporary files that a killed process left behind. */
+  async #removeLeftovers(): Promise<void> {
+    const prefix = `.${basename(this.path)}.`;
+    let names: string[];
+    try {
+      names = await readdir(dirname(this.path));
+    } catch {
+      return;
+    }
+    await Promise.all(
+      names
+        .filter((name) => name.startsWith(prefix) && /^\.[^/]*\.\d+\.tmp$/.test(name))
+        .map((name) => rm(join(dirname(this.path), name), { force: true }).catch(() => undefined)),
+    );
   }
 
   async #moveAside(problem: string): Promise<LoadResult> {

@@ -26,9 +26,12 @@ class MemoryStore implements StateStore {
   async load() {
     return this.initial;
   }
-  async save(jobs: readonly JobState[]) {
+  save(jobs: readonly JobState[]) {
     this.journal.push("save");
     this.saved.push([...jobs]);
+  }
+  syncDirectory() {
+    this.journal.push("sync");
   }
 }
 
@@ -96,7 +99,7 @@ describe("Poller", () => {
   it("saves the cycle's state before logging its changes", async () => {
     const { poller, journal } = setup(async (_api, r) => job(r), [ref(1), ref(2)]);
     await poller.pollOnce();
-    expect(journal).toEqual(["save", "restore_transition", "restore_transition"]);
+    expect(journal).toEqual(["save", "restore_transition", "restore_transition", "sync"]);
   });
 
   it("keeps going when one job fails, and counts what happened", async () => {

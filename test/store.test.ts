@@ -31,7 +31,8 @@ describe("FileStateStore", () => {
   it("round-trips the state, creating the directory, leaving no temporary file", async () => {
     const dir = await tempDir();
     const store = new FileStateStore(join(dir, "nested", "state.json"));
-    await store.save([job], Date.parse("2026-11-29T10:00:00Z"));
+    store.save([job], Date.parse("2026-11-29T10:00:00Z"));
+    store.syncDirectory();
     expect(await store.load()).toEqual({ kind: "loaded", jobs: [job] });
     expect(await readdir(join(dir, "nested"))).toEqual(["state.json"]);
     const saved = JSON.parse(await readFile(join(dir, "nested", "state.json"), "utf8"));
@@ -65,18 +66,28 @@ describe("FileStateStore", () => {
     const dir = await tempDir();
     const path = join(dir, "state.json");
     const store = new FileStateStore(path);
-    await store.save([job], 0);
+    store.save([job], 0);
     // A directory where the temporary file goes makes the write fail, even for root.
     await mkdir(join(dir, `.state.json.${process.pid}.tmp`));
-    await expect(store.save([{ ...job, status: "COMPLETED" }], 1)).rejects.toThrow(/EISDIR/);
+    expect(() => store.save([{ ...job, status: "COMPLETED" }], 1)).toThrow(/EISDIR/);
     expect(await store.load()).toEqual({ kind: "loaded", jobs: [job] });
   });
 
   it("fails to save below a regular file", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "file"), "");
-    await expect(
-      new FileStateStore(join(dir, "file", "state.json")).save([job], 0),
-    ).rejects.toThrow(/ENOTDIR|EEXIST/);
+    expect(() => new FileStateStore(join(dir, "file", "state.json")).save([job], 0)).toThrow(
+      /ENOTDIR|EEXIST/,
+    );
+  });
+
+  it("removes temporary files that killed processes left behind, and nothing else", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "state.json");
+    await writeFile(join(dir, ".state.json.4242.tmp"), "half a state");
+    await writeFile(join(dir, ".state.json.7.tmp"), "");
+    await writeFile(join(dir, "notes.txt"), "keep");
+    expect(await new FileStateStore(path).load()).toEqual({ kind: "absent" });
+    expect((await readdir(dir)).sort()).toEqual(["notes.txt"]);
   });
 });
