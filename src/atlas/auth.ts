@@ -57,20 +57,36 @@ export function createAuthenticator(
     observer: deps.observer,
     now: deps.now,
   });
-  return bearerAuthenticator(tokens, deps.agent);
+  return bearerAuthenticator(tokens, deps.agent, deps.now ?? Date.now);
 }
 
+/**
+ * After a 401 the token is replaced at most once a minute. Atlas also answers 401 for a project
+ * the account may not read: a job there must not make every cycle fetch a token for all the
+ * others, spending the token budget until no job can be polled.
+ */
+export const MIN_REFRESH_INTERVAL_MS = 60_000;
+
 /** The service-account Authenticator: a bearer token per request, dropped when Atlas refuses it. */
-function bearerAuthenticator(tokens: TokenSource, dispatcher: Dispatcher): Authenticator {
+function bearerAuthenticator(
+  tokens: TokenSource,
+  dispatcher: Dispatcher,
+  now: () => number,
+): Authenticator {
+  let lastRefresh = Number.NEGATIVE_INFINITY;
   return {
     dispatcher,
     async headers(signal) {
       return { authorization: `Bearer ${await tokens.getToken(signal)}` };
     },
     unauthorized(usedHeaders) {
-      const match = /^Bearer (.+)$/.exec(usedHeaders["authorization"] ?? "");
-      if (!match?.[1]) return false;
-      tokens.invalidate(match[1]);
+      const used = /^Bearer (.+)$/.exec(usedHeaders["authorization"] ?? "")?.[1];
+      if (!used) return false;
+      // Another request already replaced that token: retrying costs no token request.
+      if (tokens.currentToken() !== used) return true;
+      if (now() - lastRefresh < MIN_REFRESH_INTERVAL_MS) return false;
+      lastRefresh = now();
+      tokens.invalidate(used);
       return true;
     },
     close() {

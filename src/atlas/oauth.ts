@@ -121,6 +121,11 @@ export class TokenSource {
     );
   }
 
+  /** The cached token, if one is held (it may be due for refresh). */
+  currentToken(): string | undefined {
+    return this.#cached?.token;
+  }
+
   /** Drops the cached token if it is `token` (Atlas refused it); the next getToken fetches anew. */
   invalidate(token: string): void {
     if (this.#cached?.token === token) this.#cached = undefined;

@@ -472,8 +472,15 @@ describe("createAuthenticator", () => {
     expect(used).toEqual({ authorization: "Bearer tok-1" });
     expect(await auth.headers()).toEqual({ authorization: "Bearer tok-1" });
     expect(auth.unauthorized(used)).toBe(true);
-    expect(await auth.headers()).toEqual({ authorization: "Bearer tok-2" });
+    // A request still in flight with the old token retries with the new one, at no cost.
+    expect(auth.unauthorized(used)).toBe(true);
+    const second = await auth.headers();
+    expect(second).toEqual({ authorization: "Bearer tok-2" });
     expect(auth.unauthorized({})).toBe(false);
+    // A 401 on the new token within a minute of the refresh is Atlas refusing the resource,
+    // not the token: no new token, the 401 stands.
+    expect(auth.unauthorized(second)).toBe(false);
+    expect(await auth.headers()).toEqual({ authorization: "Bearer tok-2" });
 
     await auth.close();
     expect(server.requests.map((r) => [r.url, r.body])).toEqual([
