@@ -11,7 +11,7 @@
  * Run after `npm run build`: `tsx bench/daemon.ts [--jobs N] [--cycles N] [--scrapes N]
  * [--node-options FLAGS]`.
  */
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { arch, cpus, platform, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -543,15 +543,30 @@ function report(results: readonly CaseResult[], options: Options): boolean {
   return checks.every((c) => c.ok);
 }
 
-function readOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      jobs: { type: "string", default: "1000" },
-      cycles: { type: "string", default: "5" },
-      scrapes: { type: "string", default: "200" },
-      "node-options": { type: "string", default: "" },
-    },
-  });
+/** The NODE_OPTIONS the image runs the daemon with (its Dockerfile's ENV), "" if none. */
+async function imageNodeOptions(): Promise<string> {
+  const dockerfile = await readFile(new URL("../Dockerfile", import.meta.url), "utf8");
+  const match = /^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S+))$/m.exec(dockerfile);
+  return match?.[1] ?? match?.[2] ?? "";
+}
+
+async function readOptions(): Promise<Options> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        jobs: { type: "string", default: "1000" },
+        cycles: { type: "string", default: "5" },
+        scrapes: { type: "string", default: "200" },
+        // By default the daemon runs as the image runs it.
+        "node-options": { type: "string", default: await imageNodeOptions() },
+      },
+    }));
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message} (flags: --jobs N --cycles N --scrapes N --node-options=FLAGS)`,
+    );
+  }
   const positive = (key: string, text: string): number => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${key} must be a positive integer`);
@@ -566,7 +581,7 @@ function readOptions(): Options {
 }
 
 async function main(): Promise<number> {
-  const options = readOptions();
+  const options = await readOptions();
   try {
     await access(MAIN);
   } catch {
@@ -581,9 +596,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(
-      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);
   },
 );

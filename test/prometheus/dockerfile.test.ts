@@ -50,7 +50,9 @@ describe("Dockerfile", () => {
       "--from=build /app/dist ./dist",
       "config ./config",
     ]);
-    const order = runtime.instructions.map((instruction) => `${instruction.keyword} ${instruction.args}`);
+    const order = runtime.instructions.map(
+      (instruction) => `${instruction.keyword} ${instruction.args}`,
+    );
     const install = order.findIndex((line) => line.startsWith("RUN npm ci --omit=dev"));
     expect(install).toBeGreaterThan(order.indexOf("COPY package.json package-lock.json ./"));
     expect(install).toBeLessThan(order.indexOf("COPY --from=build /app/dist ./dist"));
@@ -65,7 +67,10 @@ describe("Dockerfile", () => {
   it("runs node directly as the non-root node user, with the daemon's port, state and signals", () => {
     expect(argsOf(runtime, "USER")).toEqual(["node"]);
     expect(argsOf(runtime, "WORKDIR")).toEqual(["/app"]);
-    expect(argsOf(runtime, "ENV")).toEqual(["NODE_ENV=production"]);
+    expect(argsOf(runtime, "ENV")).toEqual([
+      "NODE_ENV=production",
+      'NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128"',
+    ]);
     expect(argsOf(runtime, "EXPOSE")).toEqual(["9917"]);
     expect(argsOf(runtime, "VOLUME")).toEqual(["/app/data"]);
     expect(argsOf(runtime, "STOPSIGNAL")).toEqual(["SIGTERM"]);

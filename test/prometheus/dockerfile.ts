@@ -97,10 +97,15 @@ export function parseCopy(args: string): Copy {
 /** ENV in the `KEY=value KEY2=value2` form without quotes; other forms throw. */
 export function parseEnv(args: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const pair of args.split(/\s+/)) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=([^"'\s$]*)$/.exec(pair);
+  // NAME=value pairs; a value may be double-quoted (spaces inside, no $ or backslash).
+  const pair = /([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"$\\]*)"|([^"'\s$\\]*))(?:\s+|$)/y;
+  let index = 0;
+  while (index < args.length) {
+    pair.lastIndex = index;
+    const match = pair.exec(args);
     if (!match) throw new Error(`ENV not understood: ${args}`);
-    env[match[1] ?? ""] = match[2] ?? "";
+    env[match[1] ?? ""] = match[2] ?? match[3] ?? "";
+    index = pair.lastIndex;
   }
   return env;
 }

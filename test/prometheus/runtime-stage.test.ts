@@ -108,7 +108,10 @@ describe("the runtime stage, replayed", () => {
       "npm cache clean --force: image size only, and would empty this machine's npm cache",
       "chown node:node /app/data: needs root; the copy belongs to whoever runs the test",
     ]);
-    expect(stage.env).toEqual({ NODE_ENV: "production" });
+    expect(stage.env).toEqual({
+      NODE_ENV: "production",
+      NODE_OPTIONS: "--max-semi-space-size=4 --max-old-space-size=128",
+    });
   });
 
   it("installed every dependency and not one devDependency, direct or transitive", async () => {
