@@ -63,6 +63,11 @@ async function main(argv: readonly string[]): Promise<number> {
   return run(new Daemon(settings, { logger }), logger);
 }
 
+/** What SIGTERM and SIGINT do: until the daemon exists there is nothing to save, so exit. */
+let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(0);
+process.on("SIGTERM", (signal) => onSignal(signal));
+process.on("SIGINT", (signal) => onSignal(signal));
+
 async function run(daemon: Daemon, logger: Logger): Promise<number> {
   let stopping: Promise<number> | undefined;
   const stop = (signal: NodeJS.Signals): Promise<number> => {
@@ -75,8 +80,7 @@ async function run(daemon: Daemon, logger: Logger): Promise<number> {
     return stopping;
   };
   const exited = new Promise<number>((resolve) => {
-    process.on("SIGTERM", (signal) => resolve(stop(signal)));
-    process.on("SIGINT", (signal) => resolve(stop(signal)));
+    onSignal = (signal) => resolve(stop(signal));
   });
   try {
     await daemon.start();
