@@ -209,16 +209,17 @@ export class Poller {
     state = moved.state;
     events.push(...moved.events);
 
+    // Not polled after all: a switch decided on the way still counts (and is saved).
+    const unpolled = <T>(otherwise: T): JobOutcome | T =>
+      events.length > 0 ? { state, events, reached: undefined, ok: false } : otherwise;
+
     for (;;) {
       try {
         const found = await this.#options.fetchJob(state.api, job, context);
         const step = observeJob(state, found, now());
         return { state: step.state, events: [...events, ...step.events], reached: true, ok: true };
       } catch (error) {
-        if (signal.aborted)
-          return moved.events.length > 0
-            ? { state, events, reached: undefined, ok: false }
-            : undefined;
+        if (signal.aborted) return unpolled(undefined);
         if (error instanceof PollDeferredError) {
           this.#options.metrics.pollDeferred(state.api, error.reason);
           this.#options.logger.debug(
@@ -230,13 +231,10 @@ export class Poller {
             },
             "restore job poll deferred to a later cycle",
           );
-          // A switch decided before the deferral still counts.
-          return moved.events.length > 0
-            ? { state, events, reached: undefined, ok: false }
-            : "deferred";
+          return unpolled("deferred" as const);
         }
         const atlasError = this.#asAtlasError(error, job);
-        if (!atlasError) return undefined;
+        if (!atlasError) return unpolled(undefined);
         const gone =
           mode === "auto" && state.api === "tenant" ? tenantGoneReason(atlasError) : undefined;
         if (gone) {

@@ -35,7 +35,13 @@ class MemoryStore implements StateStore {
   }
 }
 
-function setup(fetchJob: FetchJob, jobs: JobRef[], initial?: LoadResult, concurrency = 2) {
+function setup(
+  fetchJob: FetchJob,
+  jobs: JobRef[],
+  initial?: LoadResult,
+  concurrency = 2,
+  mode: "auto" | "tenant" = "tenant",
+) {
   const journal: string[] = [];
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger("debug", {
@@ -51,8 +57,9 @@ function setup(fetchJob: FetchJob, jobs: JobRef[], initial?: LoadResult, concurr
   const poller: Poller = new Poller({
     fetchJob,
     jobs,
-    mode: "tenant",
-    tenantSunset: Date.parse("2026-01-22T00:00:00Z"),
+    mode,
+    // In auto mode the tenant endpoint is still current: only Atlas's answers move a job.
+    tenantSunset: Date.parse("2099-01-01T00:00:00Z"),
     concurrency,
     store,
     logger,
@@ -131,6 +138,39 @@ describe("Poller", () => {
     expect(await metrics.registry.metrics()).toContain(
       'atlas_restore_polls_deferred_total{api="tenant",reason="retry_after"} 1',
     );
+  });
+
+  it("keeps a switch to Flex even when the Flex poll is then deferred", async () => {
+    const calls: string[] = [];
+    const fetchJob: FetchJob = async (api) => {
+      calls.push(api);
+      if (api === "tenant") {
+        throw new AtlasHttpError(
+          { status: 410, errorCode: "VERSION_GONE" },
+          { operation: "get", target: "/x" },
+        );
+      }
+      throw new PollDeferredError("flex/x", 0, "retry_after");
+    };
+    const saved: JobState = { ...ref(1), api: "tenant", status: "RUNNING" };
+    const { poller, lines, store } = setup(
+      fetchJob,
+      [ref(1)],
+      { kind: "loaded", jobs: [saved] },
+      2,
+      "auto",
+    );
+    await poller.restore();
+    await poller.pollOnce();
+    expect(calls).toEqual(["tenant", "flex"]);
+    expect(lines.filter((l) => l.event === "restore_api_switched")).toMatchObject([
+      { from: "tenant", to: "flex", reason: "version_gone" },
+    ]);
+    expect(store.saved.at(-1)?.[0]).toMatchObject({
+      api: "flex",
+      status: "RUNNING",
+      switchedToFlex: { reason: "version_gone" },
+    });
   });
 
   it("does not poll a finished job again", async () => {
