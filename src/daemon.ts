@@ -10,7 +10,7 @@ import { headerValue, parseHttpDate, parseNonNegativeInt } from "./atlas/headers
 import type { ApiFamily } from "./atlas/model.js";
 import { createAgent, type RequestObservation } from "./atlas/transport.js";
 import type { Settings } from "./config/settings.js";
-import type { Logger } from "./logger.js";
+import type { HoldLines, Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { Pacer, bucketKey } from "./pacer.js";
 import { Poller } from "./poller.js";
@@ -30,6 +30,8 @@ export interface DaemonDeps {
   readonly store?: StateStore;
   /** The HTTP dispatcher for Atlas; by default a keep-alive Agent owned by the daemon. */
   readonly agent?: Dispatcher;
+  /** Batches a cycle's log lines into one write (main passes its stdout's). */
+  readonly holdLines?: HoldLines;
   /** Retry tuning (tests shorten the backoff); the defaults suit Atlas. */
   readonly retry?: Omit<ResilienceOptions, "pacer" | "now">;
 }
@@ -91,6 +93,7 @@ export class Daemon {
       logger: this.#logger,
       metrics: this.metrics,
       now,
+      ...(deps.holdLines ? { holdLines: deps.holdLines } : {}),
     });
     this.#scheduler = new Scheduler({
       schedule: settings.schedule,

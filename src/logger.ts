@@ -25,10 +25,51 @@ export const REDACTED_PATHS = [
   "*.access_token",
 ];
 
+/** Runs `fn` with the log lines it writes held back, then writes them all at once. */
+export type HoldLines = <T>(fn: () => T) => T;
+
+/** Standard output for log lines, written synchronously, line by line or held as a batch. */
+export interface StdoutDestination extends DestinationStream {
+  readonly hold: HoldLines;
+}
+
+/** Most bytes a held batch gathers before it is written anyway. */
+const HOLD_BYTES = 1024 * 1024;
+
+/**
+ * Synchronous stdout (sonic-boom, which retries a full pipe). Each line is written at once,
+ * except under `hold`: a poll cycle's lines then go out in one write right after the state that
+ * records them is saved, so that a kill cannot land between two of them.
+ */
+export function stdoutDestination(): StdoutDestination {
+  const boom = pino.destination({
+    dest: 1,
+    sync: true,
+    minLength: HOLD_BYTES,
+    maxWrite: 2 * HOLD_BYTES,
+  });
+  let holding = false;
+  return {
+    write(line: string) {
+      boom.write(line);
+      if (!holding) boom.flushSync();
+    },
+    hold(fn) {
+      holding = true;
+      try {
+        return fn();
+      } finally {
+        holding = false;
+        boom.flushSync();
+      }
+    },
+  };
+}
+
 /** Creates the process logger; `destination` defaults to synchronous stdout. */
 export function createLogger(
   level: string,
-  destination: DestinationStream = pino.destination({ dest: 1, sync: true }),
+  destination: DestinationStream = stdoutDestination(),
 ): Logger {
   return pino(
     {

@@ -14,7 +14,7 @@ import {
 } from "./config/index.js";
 import { setFlagsFromString } from "node:v8";
 import { Daemon } from "./daemon.js";
-import { createLogger, type Logger } from "./logger.js";
+import { createLogger, stdoutDestination, type Logger } from "./logger.js";
 import { VERSION } from "./version.js";
 
 // undici parses HTTP with WebAssembly. On first use V8 recompiles that module with its optimizing
@@ -59,8 +59,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(describeSettings(settings), null, 2)}\n`);
     return 0;
   }
-  const logger = createLogger(settings.logLevel);
-  return run(new Daemon(settings, { logger }), logger);
+  const stdout = stdoutDestination();
+  const logger = createLogger(settings.logLevel, stdout);
+  return run(new Daemon(settings, { logger, holdLines: stdout.hold }), logger);
 }
 
 /** What SIGTERM and SIGINT do: until the daemon exists there is nothing to save, so exit. */

@@ -7,7 +7,7 @@
 import { AtlasHttpError, isAtlasError, type AtlasError } from "./atlas/errors.js";
 import { jobKey } from "./atlas/model.js";
 import type { ApiMode, JobSettings } from "./config/settings.js";
-import type { Logger } from "./logger.js";
+import type { HoldLines, Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
@@ -36,6 +36,8 @@ export interface PollerOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: () => number;
+  /** Writes the lines logged inside it as one batch (see logger.ts); by default, as they come. */
+  readonly holdLines?: HoldLines;
 }
 
 /** What one cycle did. */
@@ -168,14 +170,18 @@ export class Poller {
     // Save, then log, in one synchronous run: a kill can fall between the two only in the
     // instant between the rename and the first write. If the save failed, the changes are logged
     // anyway: a restart may repeat them, which beats losing them.
-    const saved = this.#writeState();
+    const hold = this.#options.holdLines ?? ((fn) => fn());
     let events = 0;
-    for (const outcome of outcomes) {
-      for (const event of outcome.events) {
-        reportEvent(logger, metrics, outcome.state, event);
-        events++;
+    const saved = hold(() => {
+      const written = this.#writeState();
+      for (const outcome of outcomes) {
+        for (const event of outcome.events) {
+          reportEvent(logger, metrics, outcome.state, event);
+          events++;
+        }
       }
-    }
+      return written;
+    });
     if (saved) this.#options.store.syncDirectory();
     const reached = outcomes.map((o) => o.reached).filter((r) => r !== undefined);
     if (reached.length > 0) metrics.setApiUp(reached.some(Boolean));

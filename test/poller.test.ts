@@ -65,6 +65,14 @@ function setup(
     logger,
     metrics,
     now: () => Date.parse("2026-11-29T10:00:00Z"),
+    holdLines: (fn) => {
+      journal.push("hold");
+      try {
+        return fn();
+      } finally {
+        journal.push("release");
+      }
+    },
   });
   return { poller, store, journal, lines, metrics };
 }
@@ -103,10 +111,17 @@ describe("Poller", () => {
     });
   });
 
-  it("saves the cycle's state before logging its changes", async () => {
+  it("saves the cycle's state, then logs its changes as one batch", async () => {
     const { poller, journal } = setup(async (_api, r) => job(r), [ref(1), ref(2)]);
     await poller.pollOnce();
-    expect(journal).toEqual(["save", "restore_transition", "restore_transition", "sync"]);
+    expect(journal).toEqual([
+      "hold",
+      "save",
+      "restore_transition",
+      "restore_transition",
+      "release",
+      "sync",
+    ]);
   });
 
   it("keeps going when one job fails, and counts what happened", async () => {

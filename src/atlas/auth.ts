@@ -57,23 +57,18 @@ export function createAuthenticator(
     observer: deps.observer,
     now: deps.now,
   });
-  return bearerAuthenticator(tokens, deps.agent, deps.now ?? Date.now);
+  return bearerAuthenticator(tokens, deps.agent);
 }
 
 /**
- * After a 401 the token is replaced at most once a minute. Atlas also answers 401 for a project
- * the account may not read: a job there must not make every cycle fetch a token for all the
- * others, spending the token budget until no job can be polled.
+ * Token requests a 401 may not use: Atlas also answers 401 for a project the account may not
+ * read, and a job there must not spend the whole budget (a new token every cycle) until no job
+ * can be polled at all. Half the budget stays for expiry and real revocations.
  */
-export const MIN_REFRESH_INTERVAL_MS = 60_000;
+export const BUDGET_KEPT_FROM_REFUSALS = 5;
 
 /** The service-account Authenticator: a bearer token per request, dropped when Atlas refuses it. */
-function bearerAuthenticator(
-  tokens: TokenSource,
-  dispatcher: Dispatcher,
-  now: () => number,
-): Authenticator {
-  let lastRefresh = Number.NEGATIVE_INFINITY;
+function bearerAuthenticator(tokens: TokenSource, dispatcher: Dispatcher): Authenticator {
   return {
     dispatcher,
     async headers(signal) {
@@ -84,8 +79,7 @@ function bearerAuthenticator(
       if (!used) return false;
       // Another request already replaced that token: retrying costs no token request.
       if (tokens.currentToken() !== used) return true;
-      if (now() - lastRefresh < MIN_REFRESH_INTERVAL_MS) return false;
-      lastRefresh = now();
+      if (tokens.budgetLeft() <= BUDGET_KEPT_FROM_REFUSALS) return false;
       tokens.invalidate(used);
       return true;
     },

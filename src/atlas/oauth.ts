@@ -121,6 +121,12 @@ export class TokenSource {
     );
   }
 
+  /** How many token requests the budget still allows in the current 60 s window. */
+  budgetLeft(): number {
+    const now = this.#now();
+    return this.#budget - this.#sent.filter((sent) => sent > now - WINDOW_MS).length;
+  }
+
   /** The cached token, if one is held (it may be due for refresh). */
   currentToken(): string | undefined {
     return this.#cached?.token;
