@@ -565,6 +565,7 @@ async function readOptions(): Promise<Options> {
   } catch (error) {
     throw new Error(
       `${(error as Error).message} (flags: --jobs N --cycles N --scrapes N --node-options=FLAGS)`,
+      { cause: error },
     );
   }
   const positive = (key: string, text: string): number => {
