@@ -17,6 +17,7 @@ import {
   clientFor,
   id,
   startSim,
+  unresolvableAgent,
 } from "../support/fixtures.js";
 
 const TENANT: JobRef = { groupId: GROUP, clusterName: "Cluster0", restoreId: id(1) };
@@ -352,17 +353,7 @@ describe("errors", () => {
   });
 
   it("reports a host that does not resolve as a network error", async () => {
-    const agent = new Agent({
-      connect: {
-        // No DNS traffic: the lookup fails the way getaddrinfo does for an unknown host.
-        lookup: (_host, _options, callback) =>
-          callback(
-            Object.assign(new Error("getaddrinfo ENOTFOUND atlas.invalid"), { code: "ENOTFOUND" }),
-            "",
-            4,
-          ),
-      },
-    });
+    const agent = unresolvableAgent();
     agents.push(agent);
     const { client: atlas } = clientFor(
       { ...sim, url: "http://atlas.invalid:1" } as Simulator,

@@ -17,6 +17,7 @@ import {
   id,
   startSim,
   waitFor,
+  unresolvableAgent,
 } from "../support/fixtures.js";
 import {
   codeDelta,
@@ -265,17 +266,7 @@ describe("the fault table", () => {
 describe("beyond the table", () => {
   it("reports a base URL whose host does not resolve, and keeps running", async () => {
     sim = await startSim({});
-    const agent = new Agent({
-      connect: {
-        // No DNS traffic leaves the machine: the lookup fails as getaddrinfo does.
-        lookup: (_host, _options, callback) =>
-          callback(
-            Object.assign(new Error("getaddrinfo ENOTFOUND atlas.invalid"), { code: "ENOTFOUND" }),
-            "",
-            4,
-          ),
-      },
-    });
+    const agent = unresolvableAgent();
     agents.push(agent);
     daemon = await startInProcess(sim, {
       jobs: JOBS,

@@ -73,6 +73,23 @@ export function clientFor(
   return { client, agent, authenticator, observed };
 }
 
+/**
+ * An Agent for which no host resolves, failing the way getaddrinfo does for an unknown name:
+ * a DNS failure without any DNS traffic leaving the machine.
+ */
+export function unresolvableAgent(): Agent {
+  return new Agent({
+    connect: {
+      lookup: (host, _options, callback) =>
+        callback(
+          Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" }),
+          "",
+          4,
+        ),
+    },
+  });
+}
+
 /** Waits until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
