@@ -7,30 +7,14 @@ import {
   restoreJobsPath,
 } from "../../src/atlas/endpoints.js";
 import type { ApiFamily, JobRef } from "../../src/atlas/model.js";
-import {
-  parseScenario,
-  startSimulator,
-  type ScenarioInput,
-  type Simulator,
-} from "../../src/simulator/index.js";
+import type { ScenarioInput, Simulator } from "../../src/simulator/index.js";
+import { API_KEY, GROUP, SERVICE_ACCOUNT, T0, startSim } from "../support/fixtures.js";
 
-export const GROUP = "32b6e34b3d91647abb20e7b8";
+export { API_KEY, GROUP, SERVICE_ACCOUNT, T0 };
 export const OTHER_GROUP = "5f0a1b2c3d4e5f6a7b8c9d0e";
 export const JOB = "6a793f81d2c4a03c5e4b1f20";
 export const JOB2 = "6a793f81d2c4a03c5e4b1f21";
 export const FLEX_JOB = "6a793f81d2c4a03c5e4b1f30";
-/** t=0 of every test scenario. */
-export const T0 = Date.parse("2025-06-01T12:00:00Z");
-
-export const API_KEY = {
-  publicKey: "abcdefgh",
-  privateKey: "11111111-2222-3333-4444-555555555555",
-};
-export const SERVICE_ACCOUNT = {
-  clientId: "mdb_sa_id_fake0001",
-  clientSecret: "mdb_sa_sk_fake-secret",
-};
-
 export const TENANT_REF: JobRef = { groupId: GROUP, clusterName: "Cluster0", restoreId: JOB };
 export const FLEX_REF: JobRef = { groupId: GROUP, clusterName: "Flex0", restoreId: FLEX_JOB };
 
@@ -83,7 +67,7 @@ export function baseScenario(overrides: Partial<ScenarioInput> = {}): ScenarioIn
 
 /** Starts a manual-clock simulator at T0. */
 export function start(scenario: ScenarioInput = baseScenario()): Promise<Simulator> {
-  return startSimulator({ scenario: parseScenario(scenario), clock: "manual", startTime: T0 });
+  return startSim(scenario);
 }
 
 /** A response read in full. */
