@@ -38,7 +38,7 @@ export interface Metrics {
   render(): Promise<string>;
   /** The exposition's content type. */
   readonly contentType: string;
-  /** Counts one request and its duration; reads RateLimit-Remaining. */
+  /** Counts one request (or attempt) and its duration. */
   observeRequest(observation: RequestObservation): void;
   observeCycle(durationSeconds: number): void;
   cycleSkipped(): void;

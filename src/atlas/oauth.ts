@@ -5,6 +5,7 @@
  * budget stops a bug or an outage from turning into a token storm.
  */
 import type { Dispatcher } from "undici";
+import { z } from "zod";
 import { REVOKE_PATH, TOKEN_PATH } from "./endpoints.js";
 import {
   AtlasAuthError,
@@ -262,27 +263,31 @@ export class TokenSource {
 }
 
 /** Validates the token answer without ever quoting it (it holds the token). */
+const MISSING_TOKEN = "access_token is missing or empty";
+const BAD_EXPIRY = "expires_in is not a positive number";
+const NOT_BEARER = "token_type is not Bearer";
+
+/** The token endpoint's answer (RFC 6749 section 5.1), as far as the client relies on it. */
+const tokenSchema = z.object({
+  access_token: z.string({ error: MISSING_TOKEN }).min(1, MISSING_TOKEN),
+  expires_in: z.number({ error: BAD_EXPIRY }).positive(BAD_EXPIRY),
+  token_type: z
+    .string({ error: NOT_BEARER })
+    .refine((type) => type.toLowerCase() === "bearer", NOT_BEARER),
+});
+
 function decodeToken(
   body: string,
   context: AtlasErrorContext,
 ): { token: string; expiresInMs: number } {
   const json = parseJsonObject(body);
   if (!json) throw new AtlasDecodeError(["the body is not a JSON object"], context);
-  const problems: string[] = [];
-  const token = json["access_token"];
-  const expiresIn = json["expires_in"];
-  const type = json["token_type"];
-  if (typeof token !== "string" || token === "") problems.push("access_token is missing or empty");
-  if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    problems.push("expires_in is not a positive number");
+  const parsed = tokenSchema.safeParse(json);
+  if (!parsed.success) {
+    // Messages are fixed texts: a field's value (a token, perhaps) never reaches an error.
+    throw new AtlasDecodeError([...new Set(parsed.error.issues.map((i) => i.message))], context);
   }
-  if (typeof type !== "string" || type.toLowerCase() !== "bearer") {
-    problems.push("token_type is not Bearer");
-  }
-  if (problems.length > 0 || typeof token !== "string" || typeof expiresIn !== "number") {
-    throw new AtlasDecodeError(problems, context);
-  }
-  return { token, expiresInMs: expiresIn * 1000 };
+  return { token: parsed.data.access_token, expiresInMs: parsed.data.expires_in * 1000 };
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {

@@ -3,7 +3,7 @@
  * state and the events to report. No IO, no clock: `now` is an argument (kube-state-metrics
  * style), so every rule here is a table test.
  */
-import type { AtlasError } from "../atlas/errors.js";
+import { AtlasHttpError, type AtlasError } from "../atlas/errors.js";
 import {
   KNOWN_STATUSES,
   TERMINAL_STATUSES,
@@ -133,13 +133,12 @@ export function switchApi(
  * mode they move the job to Flex at once.
  */
 export function tenantGoneReason(error: AtlasError): SwitchReason | undefined {
-  if (error.code !== "ATLAS_HTTP_ERROR") return undefined;
-  const http = error as AtlasError & { status: number; errorCode: string | undefined };
-  if (http.status === 410) return "version_gone";
-  if (http.status === 400 && http.errorCode === "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API") {
+  if (!(error instanceof AtlasHttpError)) return undefined;
+  if (error.status === 410) return "version_gone";
+  if (error.status === 400 && error.errorCode === "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API") {
     return "flex_cluster";
   }
-  if (http.status === 404 && http.errorCode === "CLUSTER_NOT_FOUND") return "cluster_not_found";
+  if (error.status === 404 && error.errorCode === "CLUSTER_NOT_FOUND") return "cluster_not_found";
   return undefined;
 }
 
