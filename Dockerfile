@@ -1,10 +1,10 @@
 # atlas-restore-watch: built with the dev toolchain, run with production dependencies only.
 #   docker build --build-arg VERSION="$(node -p 'require("./package.json").version')" \
 #     --build-arg REVISION="$(git rev-parse HEAD)" -t atlas-restore-watch .
-# Usage with compose and plain docker: docs/container-and-alerts.md.
+# Usage with compose and plain docker: README.md, "Docker, compose and alerts".
 # Both stages use the same pinned base, so the compiled output runs on the Node.js it was built for.
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first: a source-only change reuses this layer.
 COPY package.json package-lock.json ./
@@ -13,7 +13,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20.20.2-bookworm-slim
+FROM node:24.22.3-bookworm-slim
 # Build arguments only label the image; the daemon reports its own version in build_info.
 ARG VERSION=""
 ARG REVISION=""
@@ -22,7 +22,7 @@ LABEL org.opencontainers.image.title="atlas-restore-watch" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.base.name="docker.io/library/node:20.20.2-bookworm-slim"
+      org.opencontainers.image.base.name="docker.io/library/node:24.22.3-bookworm-slim"
 ENV NODE_ENV=production
 # Sized heaps keep the daemon well under 150 MB resident at 1,000 jobs (bench/daemon.ts measures
 # it): a smaller young generation, and an old-generation cap that makes V8 collect before it grows.
@@ -40,7 +40,7 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 VOLUME /app/data
 EXPOSE 9917
-# No curl in the slim image: Node 20's global fetch, with a timeout below Docker's own.
+# No curl in the slim image: Node's global fetch, with a timeout below Docker's own.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9917/healthz',{signal:AbortSignal.timeout(3000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # No tini in the image: as PID 1, node gets no default signal handling, but the daemon handles

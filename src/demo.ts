@@ -4,6 +4,7 @@
  * `node dist/main.js` with config/demo/restore-watch.yaml) polling it every two seconds. No Atlas account needed. The daemon's JSON
  * lines go to stdout; the demo's own notes go to stderr. Ctrl-C stops both.
  */
+import "./node-version.js";
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -4,6 +4,7 @@
  * only module that touches the process: arguments, environment, signals and the exit code.
  * A user mistake ends with a clear message and exit 78 (EX_CONFIG), never a stack trace.
  */
+import "./node-version.js";
 import {
   ConfigError,
   describeSettings,

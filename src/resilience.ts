@@ -36,7 +36,7 @@ export interface ResilienceOptions {
 }
 
 /** True for the answers that a later try may get right: 5xx, network errors and timeouts. */
-function isTransient(error: Error): boolean {
+function isTransient(error: unknown): boolean {
   if (error instanceof AtlasHttpError) return error.status >= 500 || error.status === 429;
   return error instanceof AtlasNetworkError || error instanceof AtlasTimeoutError;
 }

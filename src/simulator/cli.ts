@@ -4,6 +4,7 @@
  * `node dist/simulator/cli.js --scenario FILE [--host H] [--port N] [--clock real|manual]`.
  * Prints one JSON line with its URL, stops on SIGTERM/SIGINT; a bad scenario exits 78.
  */
+import "../node-version.js";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { ScenarioError } from "./scenario-error.js";

@@ -2,7 +2,9 @@
 // with node against real sockets.
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
+import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { argsOf, isInContext, readDockerignore, readStages, type Stage } from "./dockerfile.js";
@@ -26,10 +28,20 @@ beforeAll(async () => {
 });
 
 describe("Dockerfile", () => {
-  it("builds on a pinned node 20 bookworm-slim and runs on the same base", () => {
+  it("builds on a pinned node 24 bookworm-slim and runs on the same base", () => {
     expect(dockerfile).toHaveLength(2);
-    expect(argsOf(build, "FROM")[0]).toMatch(/^node:20\.\d+\.\d+-bookworm-slim AS build$/);
+    expect(argsOf(build, "FROM")[0]).toMatch(/^node:24\.\d+\.\d+-bookworm-slim AS build$/);
     expect(argsOf(runtime, "FROM")[0]).toBe(argsOf(build, "FROM")[0]?.replace(/ AS build$/, ""));
+  });
+
+  it("pins the same Node.js as CI's .ci/use-node and as package.json's engines", async () => {
+    const image = /^node:(\d+\.\d+\.\d+)-/.exec(argsOf(build, "FROM")[0] ?? "")?.[1];
+    const useNode = await readFile(join(ROOT, ".ci", "use-node"), "utf8");
+    expect(/^ARW_NODE_VERSION=(\S+)$/m.exec(useNode)?.[1]).toBe(image);
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      engines: { node: string };
+    };
+    expect(pkg.engines.node).toBe(`^${image?.split(".")[0]}.0.0`);
   });
 
   it("compiles in the build stage from the lockfile", () => {

@@ -26,6 +26,8 @@ export interface ReplayedStage {
   readonly dir: string;
   /** WORKDIR in the image. */
   readonly workdir: string;
+  /** The Node.js major of the stage's `node:X.Y.Z-…` base image. */
+  readonly nodeMajor: string;
   /** The stage's ENV, which the container's processes get. */
   readonly env: Readonly<Record<string, string>>;
   /** CMD in exec form. */
@@ -126,6 +128,9 @@ export async function replayRuntimeStage(root: string, into: string): Promise<Re
     }
   };
 
+  const nodeMajor = /^node:(\d+)\./.exec(final.instructions[0]?.args ?? "")?.[1];
+  if (nodeMajor === undefined) throw new Error("the runtime stage is not FROM node:X.Y.Z-…");
+
   for (const { keyword, args } of final.instructions) {
     switch (keyword) {
       case "FROM":
@@ -180,5 +185,5 @@ export async function replayRuntimeStage(root: string, into: string): Promise<Re
     }
   }
   if (workdir === undefined || cmd === undefined) throw new Error("no WORKDIR or no CMD");
-  return { dir: local("."), workdir, env, cmd, volumes, ran, skipped };
+  return { dir: local("."), workdir, nodeMajor, env, cmd, volumes, ran, skipped };
 }

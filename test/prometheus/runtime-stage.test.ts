@@ -164,6 +164,8 @@ describe("the stage's CMD in the copy", () => {
     port = await freePort();
     const [program, ...args] = stage.cmd;
     expect(program).toBe("node");
+    // The stage runs on the image's Node.js major: the replay must too, or it proves nothing.
+    expect(process.versions.node.split(".")[0]).toBe(stage.nodeMajor);
     child = spawn(process.execPath, args, {
       cwd: stage.dir,
       env: {
