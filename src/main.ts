@@ -14,7 +14,7 @@ import {
   USAGE,
 } from "./config/index.js";
 import { setFlagsFromString } from "node:v8";
-import { Daemon } from "./daemon.js";
+import { Daemon } from "./commands/daemon.js";
 import { createLogger, stdoutDestination, type Logger } from "./logger.js";
 import { VERSION } from "./version.js";
 

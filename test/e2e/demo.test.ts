@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
-const DEMO = fileURLToPath(new URL("../../dist/demo.js", import.meta.url));
+const DEMO = fileURLToPath(new URL("../../dist/commands/demo.js", import.meta.url));
 
 describe("npm run demo", () => {
   it("shows every transition, the FAILED one at error level, the switch to Flex, then stops", async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Dispatcher } from "undici";
 import type { Timeouts } from "../../src/atlas/transport.js";
 import type { ApiMode, Credentials, JobSettings, Settings } from "../../src/config/settings.js";
-import { Daemon } from "../../src/daemon.js";
+import { Daemon } from "../../src/commands/daemon.js";
 import { createLogger } from "../../src/logger.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import type { LogLine } from "./daemon-process.js";

@@ -2,12 +2,12 @@
  * Turns tracker events into log lines and counters. The log line shapes here are an interface
  * operators query on: keep the `event` names and field names stable.
  */
-import type { ApiFamily } from "./atlas/model.js";
-import { AtlasHttpError } from "./atlas/errors.js";
-import type { Logger } from "./logger.js";
-import type { Metrics } from "./metrics.js";
-import type { JobState } from "./tracker/job-state.js";
-import type { TrackerEvent } from "./tracker/tracker.js";
+import type { ApiFamily } from "../atlas/model.js";
+import { AtlasHttpError } from "../atlas/errors.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../http/metrics.js";
+import type { JobState } from "../tracker/job-state.js";
+import type { TrackerEvent } from "../tracker/tracker.js";
 
 /** The identity fields every job line carries. */
 export function jobFields(job: Pick<JobState, "groupId" | "clusterName" | "restoreId">) {

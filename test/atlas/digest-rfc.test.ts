@@ -4,7 +4,7 @@ import {
   formatDigestAuthorization,
   parseDigestAuthorization,
   parseDigestChallenge,
-} from "../src/atlas/digest.js";
+} from "../../src/atlas/digest.js";
 
 // RFC 7616 section 3.9.1: the worked example, for both algorithms.
 const example = {

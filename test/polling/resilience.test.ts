@@ -4,10 +4,10 @@ import {
   AtlasHttpError,
   AtlasNetworkError,
   AtlasTimeoutError,
-} from "../src/atlas/errors.js";
-import type { RestoreJob } from "../src/atlas/model.js";
-import { Pacer, PollDeferredError, bucketKey } from "../src/pacer.js";
-import { backoffDelay, withResilience } from "../src/resilience.js";
+} from "../../src/atlas/errors.js";
+import type { RestoreJob } from "../../src/atlas/model.js";
+import { Pacer, PollDeferredError, bucketKey } from "../../src/polling/pacer.js";
+import { backoffDelay, withResilience } from "../../src/polling/resilience.js";
 
 const ref = {
   groupId: "32b6e34b3d91647abb20e7b8",

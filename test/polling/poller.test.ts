@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { AtlasHttpError } from "../src/atlas/errors.js";
-import type { ApiFamily, JobRef, RestoreJob } from "../src/atlas/model.js";
-import { createLogger } from "../src/logger.js";
-import { createMetrics } from "../src/metrics.js";
-import { PollDeferredError } from "../src/pacer.js";
-import { Poller } from "../src/poller.js";
-import type { FetchJob } from "../src/resilience.js";
-import type { LoadResult, StateStore } from "../src/store.js";
-import type { JobState } from "../src/tracker/job-state.js";
+import { AtlasHttpError } from "../../src/atlas/errors.js";
+import type { ApiFamily, JobRef, RestoreJob } from "../../src/atlas/model.js";
+import { createLogger } from "../../src/logger.js";
+import { createMetrics } from "../../src/http/metrics.js";
+import { PollDeferredError } from "../../src/polling/pacer.js";
+import { Poller } from "../../src/polling/poller.js";
+import type { FetchJob } from "../../src/polling/resilience.js";
+import type { LoadResult, StateStore } from "../../src/state/store.js";
+import type { JobState } from "../../src/tracker/job-state.js";
 
 const GROUP = "32b6e34b3d91647abb20e7b8";
 const ref = (n: number): JobRef => ({

@@ -4,21 +4,21 @@
  * main.ts touches the process itself.
  */
 import type { Dispatcher } from "undici";
-import { createAuthenticator, type Authenticator } from "./atlas/auth.js";
-import { AtlasClient } from "./atlas/client.js";
-import { headerValue, parseHttpDate, parseNonNegativeInt } from "./atlas/headers.js";
-import type { ApiFamily } from "./atlas/model.js";
-import { createAgent, type RequestObservation } from "./atlas/transport.js";
-import type { Settings } from "./config/settings.js";
-import type { HoldLines, Logger } from "./logger.js";
-import { createMetrics, type Metrics } from "./metrics.js";
-import { Pacer, bucketKey } from "./pacer.js";
-import { Poller } from "./poller.js";
-import { withResilience, type ResilienceOptions } from "./resilience.js";
-import { Scheduler } from "./scheduler.js";
-import { startServer, type MetricsServer } from "./server.js";
-import { FileStateStore, type StateStore } from "./store.js";
-import { USER_AGENT, VERSION } from "./version.js";
+import { createAuthenticator, type Authenticator } from "../atlas/auth.js";
+import { AtlasClient } from "../atlas/client.js";
+import { headerValue, parseHttpDate, parseNonNegativeInt } from "../atlas/headers.js";
+import type { ApiFamily } from "../atlas/model.js";
+import { createAgent, type RequestObservation } from "../atlas/transport.js";
+import type { Settings } from "../config/settings.js";
+import type { HoldLines, Logger } from "../logger.js";
+import { createMetrics, type Metrics } from "../http/metrics.js";
+import { Pacer, bucketKey } from "../polling/pacer.js";
+import { Poller } from "../polling/poller.js";
+import { withResilience, type ResilienceOptions } from "../polling/resilience.js";
+import { Scheduler } from "../polling/scheduler.js";
+import { startServer, type MetricsServer } from "../http/server.js";
+import { FileStateStore, type StateStore } from "../state/store.js";
+import { USER_AGENT, VERSION } from "../version.js";
 
 /** How long shutdown waits for a running cycle before aborting its requests. */
 export const SHUTDOWN_GRACE_MS = 10_000;

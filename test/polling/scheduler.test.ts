@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { Scheduler } from "../src/scheduler.js";
-import { waitFor } from "./support/fixtures.js";
+import { Scheduler } from "../../src/polling/scheduler.js";
+import { waitFor } from "../support/fixtures.js";
 
 const logs: Record<string, unknown>[] = [];
 const logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 
 /** What the server serves. */
 export interface ServerOptions {

@@ -4,7 +4,7 @@
  * `node dist/main.js` with config/demo/restore-watch.yaml) polling it every two seconds. No Atlas account needed. The daemon's JSON
  * lines go to stdout; the demo's own notes go to stderr. Ctrl-C stops both.
  */
-import "./node-version.js";
+import "../node-version.js";
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { loadScenarioFile, startSimulator } from "./simulator/index.js";
+import { loadScenarioFile, startSimulator } from "../simulator/index.js";
 
 const USAGE = `Usage: npm run demo -- [--port N] [--until-done]
 
@@ -20,7 +20,7 @@ const USAGE = `Usage: npm run demo -- [--port N] [--until-done]
   --until-done   stop once every restore job has finished
 `;
 
-const root = new URL("..", import.meta.url);
+const root = new URL("../..", import.meta.url);
 const scenarioPath = fileURLToPath(new URL("config/scenarios/demo.yaml", root));
 const configPath = fileURLToPath(new URL("config/demo/restore-watch.yaml", root));
 const mainPath = fileURLToPath(new URL("dist/main.js", root));

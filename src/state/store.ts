@@ -15,8 +15,8 @@ import {
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
-import { ALL_STATUSES, API_FAMILIES, type RestoreStatus } from "./atlas/model.js";
-import type { JobState } from "./tracker/job-state.js";
+import { ALL_STATUSES, API_FAMILIES, type RestoreStatus } from "../atlas/model.js";
+import type { JobState } from "../tracker/job-state.js";
 
 /** The state file's format version; a different one is treated as unreadable. */
 export const STATE_VERSION = 1;

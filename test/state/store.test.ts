@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileStateStore } from "../src/store.js";
-import type { JobState } from "../src/tracker/job-state.js";
+import { FileStateStore } from "../../src/state/store.js";
+import type { JobState } from "../../src/tracker/job-state.js";
 
 const job: JobState = {
   groupId: "32b6e34b3d91647abb20e7b8",

@@ -6,8 +6,8 @@
  * The retry loop itself is cockatiel's.
  */
 import { DelegateBackoff, handleWhen, retry } from "cockatiel";
-import { AtlasHttpError, AtlasNetworkError, AtlasTimeoutError } from "./atlas/errors.js";
-import type { ApiFamily, JobRef, RestoreJob } from "./atlas/model.js";
+import { AtlasHttpError, AtlasNetworkError, AtlasTimeoutError } from "../atlas/errors.js";
+import type { ApiFamily, JobRef, RestoreJob } from "../atlas/model.js";
 import { bucketKey, type Pacer } from "./pacer.js";
 
 /** What a poll may use of the cycle: its abort signal and its deadline (the next tick). */

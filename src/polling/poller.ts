@@ -4,16 +4,16 @@
  * at once, so that a crash never logs a change that a restart would log again, and loses one
  * only if it strikes in the instant between the two.
  */
-import { AtlasHttpError, isAtlasError, type AtlasError } from "./atlas/errors.js";
-import { jobKey } from "./atlas/model.js";
-import type { ApiMode, JobSettings } from "./config/settings.js";
-import type { HoldLines, Logger } from "./logger.js";
-import type { Metrics } from "./metrics.js";
+import { AtlasHttpError, isAtlasError, type AtlasError } from "../atlas/errors.js";
+import { jobKey } from "../atlas/model.js";
+import type { ApiMode, JobSettings } from "../config/settings.js";
+import type { HoldLines, Logger } from "../logger.js";
+import type { Metrics } from "../http/metrics.js";
 import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
-import type { StateStore } from "./store.js";
-import type { JobState } from "./tracker/job-state.js";
+import type { StateStore } from "../state/store.js";
+import type { JobState } from "../tracker/job-state.js";
 import {
   initialState,
   isTerminal,
@@ -23,7 +23,7 @@ import {
   switchApi,
   tenantGoneReason,
   type TrackerEvent,
-} from "./tracker/tracker.js";
+} from "../tracker/tracker.js";
 
 /** What a poller needs. */
 export interface PollerOptions {

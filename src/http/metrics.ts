@@ -5,11 +5,11 @@
  * leaves leaves no stale series.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ApiFamily, RestoreStatus } from "./atlas/model.js";
-import type { RequestObservation } from "./atlas/transport.js";
+import type { ApiFamily, RestoreStatus } from "../atlas/model.js";
+import type { RequestObservation } from "../atlas/transport.js";
 import { renderJobFamilies } from "./job-exposition.js";
-import type { JobState } from "./tracker/job-state.js";
-import { isExported } from "./tracker/tracker.js";
+import type { JobState } from "../tracker/job-state.js";
+import { isExported } from "../tracker/tracker.js";
 
 /** Where scrape-time job series come from. */
 export interface JobSnapshotSource {

@@ -4,7 +4,7 @@
  */
 import { setMaxListeners } from "node:events";
 import { createTask, type ScheduledTask } from "node-cron";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../logger.js";
 
 /** What the scheduler drives. */
 export interface SchedulerOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createMetrics } from "../src/metrics.js";
-import type { JobState } from "../src/tracker/job-state.js";
+import { createMetrics } from "../../src/http/metrics.js";
+import type { JobState } from "../../src/tracker/job-state.js";
 
 const T0 = Date.parse("2026-11-29T10:00:00Z");
 const running: JobState = {

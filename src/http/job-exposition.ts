@@ -4,8 +4,8 @@
  * are some 11,000 series: building them as prom-client gauges on every scrape cost more time and
  * garbage than the rest of the daemon, so they skip the label objects and go to text at once.
  */
-import { ALL_STATUSES } from "./atlas/model.js";
-import type { JobState } from "./tracker/job-state.js";
+import { ALL_STATUSES } from "../atlas/model.js";
+import type { JobState } from "../tracker/job-state.js";
 
 /** One family: its name, help, and the value (or none) each job gets under its labels. */
 interface Family {

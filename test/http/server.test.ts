@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { Registry, Gauge } from "prom-client";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
-import { startServer, type MetricsServer } from "../src/server.js";
+import { startServer, type MetricsServer } from "../../src/http/server.js";
 
 let server: MetricsServer | undefined;
 afterEach(async () => {

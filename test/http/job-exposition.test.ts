@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { escapeLabelValue, renderJobFamilies } from "../src/job-exposition.js";
-import type { JobState } from "../src/tracker/job-state.js";
+import { escapeLabelValue, renderJobFamilies } from "../../src/http/job-exposition.js";
+import type { JobState } from "../../src/tracker/job-state.js";
 
 const job: JobState = {
   groupId: "32b6e34b3d91647abb20e7b8",

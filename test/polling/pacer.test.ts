@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Pacer, PollDeferredError, bucketKey } from "../src/pacer.js";
+import { Pacer, PollDeferredError, bucketKey } from "../../src/polling/pacer.js";
 
 /** A pacer on a fake clock whose sleeps advance the clock and are recorded. */
 function fakePacer(options: { windowMs?: number; lowCount?: number; lowShare?: number } = {}) {
