@@ -49,7 +49,7 @@ const SCRAPE_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 15_000;
 const CONCURRENCY = 8;
 
-const DIST = new URL("../dist", import.meta.url);
+const DIST = new URL("../dist/", import.meta.url);
 const MAIN = fileURLToPath(new URL("main.js", DIST));
 const SIMULATOR = new URL("simulator/index.js", DIST).href;
 
