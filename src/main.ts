@@ -13,15 +13,9 @@ import {
   parseCliArgs,
   USAGE,
 } from "./config/index.js";
-import { setFlagsFromString } from "node:v8";
 import { Daemon } from "./commands/daemon.js";
 import { createLogger, stdoutDestination, type Logger } from "./logger.js";
 import { VERSION } from "./version.js";
-
-// undici parses HTTP with WebAssembly. On first use V8 recompiles that module with its optimizing
-// tier in the background, a passing cost of some 35 MB of memory for a parser that reads a few
-// small answers a second; the baseline compiler is fast enough, and keeps the daemon small.
-setFlagsFromString("--liftoff-only");
 
 /** sysexits.h: configuration error, and command-line usage error. */
 const EX_CONFIG = 78;
