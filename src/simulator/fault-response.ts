@@ -65,6 +65,15 @@ export function performFault(ex: Exchange, fault: Fault, ctx: FaultContext): voi
       return send(goneReply());
     case "unauthorized":
       return send(ctx.unauthorized());
+    case "forbidden":
+      // What Atlas answers an API key or service account called from outside its access list.
+      return send(
+        apiErrorReply(
+          403,
+          "IP_ADDRESS_NOT_ON_ACCESS_LIST",
+          "IP address 127.0.0.1 is not allowed to access this resource.",
+        ),
+      );
     case "wrong_id":
       return send(ctx.wrongId());
     case "invalid_body":

@@ -19,6 +19,7 @@ export const FAULT_KINDS = [
   "not_found",
   "gone",
   "unauthorized",
+  "forbidden",
   "huge_body",
   "lying_length",
 ] as const;

@@ -83,6 +83,7 @@ describe("faults that answer with an error", () => {
     [{ kind: "not_found" }, 404, "CLUSTER_NOT_FOUND"],
     [{ kind: "gone" }, 410, "VERSION_GONE"],
     [{ kind: "unauthorized" }, 401, "UNEXPECTED_ERROR"],
+    [{ kind: "forbidden" }, 403, "IP_ADDRESS_NOT_ON_ACCESS_LIST"],
   ] as [Fault, number, string][])("%o answers %i %s", async (fault, status, errorCode) => {
     sim.addFault({ ...fault, times: 1 });
     const answer = await getJob();

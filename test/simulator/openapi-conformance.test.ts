@@ -206,6 +206,7 @@ describe("error answers match ApiError", () => {
       "not_found",
       "gone",
       "unauthorized",
+      "forbidden",
     ] as const) {
       sim.addFault({ kind, times: 1 });
       const answer = await get(tenantJob, "tenant");
