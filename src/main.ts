@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * The command line: reads the configuration, then runs the daemon until SIGTERM or SIGINT. The
- * only module that touches the process: arguments, environment, signals and the exit code.
- * A user mistake ends with a clear message and exit 78 (EX_CONFIG), never a stack trace.
+ * The command line: reads the configuration, then runs the daemon until SIGTERM or SIGINT, or
+ * with `wait` first, waits for restore jobs and exits with their outcome. The only module that
+ * touches the process: arguments, environment, signals and the exit code. A user mistake ends
+ * with a clear message and exit 64 (EX_USAGE) or 78 (EX_CONFIG), never a stack trace.
  */
 import "./node-version.js";
 import {
@@ -14,6 +15,9 @@ import {
   USAGE,
 } from "./config/index.js";
 import { Daemon } from "./commands/daemon.js";
+import { runWait } from "./commands/wait.js";
+import { loadAtlasAccess } from "./config/atlas-access.js";
+import { parseWaitArgs, resolveGroupId, WAIT_USAGE } from "./config/wait-args.js";
 import { createLogger, stdoutDestination, type Logger } from "./logger.js";
 import { VERSION } from "./version.js";
 
@@ -21,7 +25,11 @@ import { VERSION } from "./version.js";
 const EX_CONFIG = 78;
 const EX_USAGE = 64;
 
+/** The conventional exit code after SIGINT (128 + 2); `wait` uses it for SIGTERM too. */
+const EX_INTERRUPTED = 130;
+
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "wait") return wait(argv.slice(1));
   const args = parseCliArgs(argv);
   if ("error" in args) {
     process.stderr.write(`atlas-restore-watch: ${args.error}\n\n${USAGE}`);
@@ -64,6 +72,51 @@ let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(0);
 process.on("SIGTERM", (signal) => onSignal(signal));
 process.on("SIGINT", (signal) => onSignal(signal));
 
+/** `wait`: the command line, then the environment, then the wait itself. */
+async function wait(argv: readonly string[]): Promise<number> {
+  const usageError = (error: string): number => {
+    process.stderr.write(`atlas-restore-watch wait: ${error}\n\n${WAIT_USAGE}`);
+    return EX_USAGE;
+  };
+  const args = parseWaitArgs(argv);
+  if ("error" in args) return usageError(args.error);
+  if ("help" in args) {
+    process.stdout.write(WAIT_USAGE);
+    return 0;
+  }
+  let access;
+  try {
+    loadDotenv({ cwd: process.cwd(), env: process.env });
+    const project = resolveGroupId(args, process.env);
+    if ("error" in project) return usageError(project.error);
+    access = {
+      project: project.groupId,
+      atlas: await loadAtlasAccess({ env: process.env, cwd: process.cwd() }),
+    };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`atlas-restore-watch wait: ${error.message}\n`);
+      return EX_CONFIG;
+    }
+    throw error;
+  }
+  const interrupt = new AbortController();
+  onSignal = (signal) => {
+    // A second signal does not wait for the token's revocation.
+    if (interrupt.signal.aborted) process.exit(EX_INTERRUPTED);
+    interrupt.abort(signal);
+  };
+  return runWait(
+    { ...args, groupId: access.project },
+    {
+      access: access.atlas,
+      stdout: (line) => process.stdout.write(`${line}\n`),
+      stderr: (line) => process.stderr.write(`${line}\n`),
+      interrupt: interrupt.signal,
+    },
+  );
+}
+
 async function run(daemon: Daemon, logger: Logger): Promise<number> {
   let stopping: Promise<number> | undefined;
   const stop = (signal: NodeJS.Signals): Promise<number> => {
@@ -94,6 +147,17 @@ async function run(daemon: Daemon, logger: Logger): Promise<number> {
   return exited;
 }
 
+/** Exits once what was written to stdout and stderr is out (a pipe may take it later). */
+function flushThenExit(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write("", done);
+  process.stderr.write("", done);
+}
+
 process.on("unhandledRejection", (reason) => {
   process.stderr.write(`atlas-restore-watch: internal error: ${String(reason)}\n`);
   process.exit(70);
@@ -101,8 +165,8 @@ process.on("unhandledRejection", (reason) => {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // Log lines are written synchronously, so nothing is lost by exiting at once.
-    process.exit(code);
+    // Log lines are written synchronously; `wait`'s lines on a pipe are flushed first.
+    flushThenExit(code);
   },
   (error: unknown) => {
     process.stderr.write(

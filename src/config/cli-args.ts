@@ -72,7 +72,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | { error: string
       tokens: true,
     }));
   } catch (error) {
-    return { error: describeParseError(error) };
+    return { error: describeParseError(error, { config: "a file path: --config FILE" }) };
   }
   const seen = new Set<string>();
   let config: string | undefined;
@@ -98,7 +98,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | { error: string
   };
 }
 
-function describeParseError(error: unknown): string {
+/**
+ * Words a node:util parseArgs error for the user: the unknown option or the stray argument, or
+ * for an option without its value, `option --NAME needs ` followed by its hint in `valueHints`.
+ */
+export function describeParseError(
+  error: unknown,
+  valueHints: Readonly<Record<string, string>>,
+): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   switch (code) {
@@ -110,10 +117,11 @@ function describeParseError(error: unknown): string {
       const argument = /'([^']*)'/.exec(message)?.[1];
       return argument === undefined ? message : `unexpected argument ${JSON.stringify(argument)}`;
     }
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return /^Option '--config[ ']/.test(message)
-        ? "option --config needs a file path: --config FILE"
-        : firstLine(message);
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const name = /^Option '(?:-\w, )?--([\w-]+)[ ']/.exec(message)?.[1];
+      const hint = name === undefined ? undefined : valueHints[name];
+      return hint === undefined ? firstLine(message) : `option --${name} needs ${hint}`;
+    }
     default:
       return firstLine(message);
   }
