@@ -54,7 +54,7 @@ export function eventLine(state: JobState, event: TrackerEvent): string | undefi
       return `${label}: ${event.from} → ${to}${after}`;
     }
     case "poll_error":
-      return `${label}: ${describeError(event.error)}; asking again`;
+      return `${label}: asking again after ${describeError(event.error)}`;
     case "poll_recovered":
       return `${label}: Atlas answers again`;
     case "api_switched":

@@ -1,8 +1,12 @@
-/** The command line: `--config FILE`, `--check-config`, `--help`, `--version`. */
+/**
+ * The daemon's command line: `--config FILE`, `--check-config`, `--help`, `--version`. Its help
+ * also names the `wait` subcommand, whose own command line is in wait-args.ts.
+ */
 import { parseArgs } from "node:util";
 import { CONFIG_PATH_VARIABLE, DEFAULT_CONFIG_PATH } from "./config-file.js";
 import { CONFIG_DEFAULTS } from "./defaults.js";
 import { formatDuration } from "./duration.js";
+import { WAIT_EXIT_CODES_TEXT } from "./wait-args.js";
 
 /** The parsed command line. */
 export interface CliArgs {
@@ -25,6 +29,8 @@ const timeouts = CONFIG_DEFAULTS.timeouts;
 
 /** The `--help` text, ending with a newline. */
 export const USAGE = `Usage: atlas-restore-watch [--config FILE] [--check-config]
+       atlas-restore-watch wait [--group-id ID] --cluster-name NAME [--api MODE]
+           [--timeout DURATION] [--interval DURATION] RESTORE_ID...
        atlas-restore-watch --help | --version
 
 Watches MongoDB Atlas shared-tier and Flex restore jobs: JSON logs on stdout for every
@@ -55,7 +61,14 @@ File only: finishedRetention (${CONFIG_DEFAULTS.finishedRetention}), timeouts.co
 Credentials, from the environment only (each variable also as NAME_FILE, a file holding it):
   service account   MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET
   or API key        MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY
-`;
+
+Exit codes: 0 after a clean stop, 64 for a bad command line, 78 for a bad configuration or a
+listen address that cannot be bound, 70 for an internal error.
+
+wait: polls the listed restore jobs of one cluster until each is COMPLETED or FAILED, then
+prints one JSON line per job; no configuration file, state file or port (wait --help).
+Exit codes of wait:
+${WAIT_EXIT_CODES_TEXT}`;
 
 /**
  * Parses the arguments after the program name. Unknown options, positional arguments, a

@@ -51,9 +51,8 @@ const VALUE_HINTS: Readonly<Record<string, string>> = {
   interval: "a duration: --interval DURATION",
 };
 
-/** The exit codes of `wait`, as `--help` and the daemon's usage print them. */
-export const WAIT_EXIT_CODES_TEXT = `Exit codes:
-  0    every job COMPLETED
+/** The exit codes of `wait`, one per line, as its help and the daemon's print them. */
+export const WAIT_EXIT_CODES_TEXT = `  0    every job COMPLETED
   1    at least one job FAILED (the others were still waited for)
   2    --timeout passed first; the restores are left running, never cancelled
   3    Atlas cannot tell: credentials refused (401/403), job or cluster not found (404) or
@@ -85,6 +84,7 @@ Options:
 A lasting 401, 403, 404 or other 4xx ends a job's wait after 3 refusals in a row; 429, 5xx,
 timeouts and network errors are retried until the timeout.
 
+Exit codes:
 ${WAIT_EXIT_CODES_TEXT}
 Credentials and base URL as for the daemon (no configuration file, state file or port):
 MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET, or MONGODB_ATLAS_PUBLIC_API_KEY and

@@ -38,9 +38,14 @@ export async function writeConfig(config: Record<string, unknown>, dir?: string)
   return { dir: folder, file };
 }
 
-/** Starts `node dist/main.js` with only the given environment (plus PATH). */
-export function spawnDaemon(args: readonly string[], env: Record<string, string>): DaemonProcess {
+/** Starts `node dist/main.js` with only the given environment (plus PATH), in `cwd` if given. */
+export function spawnDaemon(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd?: string,
+): DaemonProcess {
   const child = spawn(process.execPath, [MAIN, ...args], {
+    ...(cwd === undefined ? {} : { cwd }),
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
