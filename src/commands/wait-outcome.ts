@@ -76,10 +76,9 @@ export function answered(wait: WaitJob, job: RestoreJob, now: number): WaitStep 
 export function failed(wait: WaitJob, error: AtlasError, now: number): WaitStep {
   const step = observeError(wait.state, error);
   const refusals = isRefusal(error) ? wait.refusals + 1 : wait.refusals;
-  const { outcome: _outcome, endedAt: _endedAt, ...rest } = wait;
   return {
     wait: {
-      ...rest,
+      ...wait,
       state: step.state,
       error,
       refusals,
