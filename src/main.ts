@@ -16,7 +16,7 @@ import {
 } from "./config/index.js";
 import { Daemon } from "./commands/daemon.js";
 import { runWait } from "./commands/wait.js";
-import { loadAtlasAccess } from "./config/atlas-access.js";
+import { loadAtlasAccess, type AtlasAccess } from "./config/atlas-access.js";
 import { parseWaitArgs, resolveGroupId, WAIT_USAGE } from "./config/wait-args.js";
 import { createLogger, stdoutDestination, type Logger } from "./logger.js";
 import { VERSION } from "./version.js";
@@ -29,7 +29,8 @@ const EX_USAGE = 64;
 const EX_INTERRUPTED = 130;
 
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv[0] === "wait") return wait(argv.slice(1));
+  // `wait` writes with process.stdout and process.stderr, which may be asynchronous on a pipe.
+  if (argv[0] === "wait") return afterOutput(await wait(argv.slice(1)));
   const args = parseCliArgs(argv);
   if ("error" in args) {
     process.stderr.write(`atlas-restore-watch: ${args.error}\n\n${USAGE}`);
@@ -74,6 +75,8 @@ process.on("SIGINT", (signal) => onSignal(signal));
 
 /** `wait`: the command line, then the environment, then the wait itself. */
 async function wait(argv: readonly string[]): Promise<number> {
+  // Interrupted before anything was fetched: nothing to revoke.
+  onSignal = () => process.exit(EX_INTERRUPTED);
   const usageError = (error: string): number => {
     process.stderr.write(`atlas-restore-watch wait: ${error}\n\n${WAIT_USAGE}`);
     return EX_USAGE;
@@ -84,15 +87,13 @@ async function wait(argv: readonly string[]): Promise<number> {
     process.stdout.write(WAIT_USAGE);
     return 0;
   }
-  let access;
+  let project: ReturnType<typeof resolveGroupId>;
+  let access: AtlasAccess;
   try {
     loadDotenv({ cwd: process.cwd(), env: process.env });
-    const project = resolveGroupId(args, process.env);
+    project = resolveGroupId(args, process.env);
     if ("error" in project) return usageError(project.error);
-    access = {
-      project: project.groupId,
-      atlas: await loadAtlasAccess({ env: process.env, cwd: process.cwd() }),
-    };
+    access = await loadAtlasAccess({ env: process.env, cwd: process.cwd() });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`atlas-restore-watch wait: ${error.message}\n`);
@@ -107,9 +108,9 @@ async function wait(argv: readonly string[]): Promise<number> {
     interrupt.abort(signal);
   };
   return runWait(
-    { ...args, groupId: access.project },
+    { ...args, groupId: project.groupId },
     {
-      access: access.atlas,
+      access,
       stdout: (line) => process.stdout.write(`${line}\n`),
       stderr: (line) => process.stderr.write(`${line}\n`),
       interrupt: interrupt.signal,
@@ -147,15 +148,17 @@ async function run(daemon: Daemon, logger: Logger): Promise<number> {
   return exited;
 }
 
-/** Exits once what was written to stdout and stderr is out (a pipe may take it later). */
-function flushThenExit(code: number): void {
-  let pending = 2;
-  const done = (): void => {
-    pending -= 1;
-    if (pending === 0) process.exit(code);
-  };
-  process.stdout.write("", done);
-  process.stderr.write("", done);
+/** Resolves with `code` once stdout and stderr have taken what was written to them. */
+function afterOutput(code: number): Promise<number> {
+  return new Promise((resolve) => {
+    let pending = 2;
+    const done = (): void => {
+      pending -= 1;
+      if (pending === 0) resolve(code);
+    };
+    process.stdout.write("", done);
+    process.stderr.write("", done);
+  });
 }
 
 process.on("unhandledRejection", (reason) => {
@@ -165,8 +168,8 @@ process.on("unhandledRejection", (reason) => {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // Log lines are written synchronously; `wait`'s lines on a pipe are flushed first.
-    flushThenExit(code);
+    // Log lines are written synchronously, so nothing is lost by exiting at once.
+    process.exit(code);
   },
   (error: unknown) => {
     process.stderr.write(
