@@ -230,7 +230,12 @@ describe("wait: exit 0", () => {
 describe("wait: exit 1 and mixed outcomes", () => {
   it("1 when one job FAILED, after the others were still waited for", async () => {
     sim = await startSim(SCENARIO);
-    const child = wait([...flags(), B, A]);
+    const dir = await mkdtemp(join(tmpdir(), "restore-watch-wait-"));
+    await writeFile(join(dir, "private-key"), `${API_KEY.privateKey}\n`);
+    const child = wait([...flags(), B, A], {
+      MONGODB_ATLAS_PUBLIC_API_KEY: API_KEY.publicKey,
+      MONGODB_ATLAS_PRIVATE_API_KEY_FILE: join(dir, "private-key"),
+    });
     await stderrLine(child, "Flex0 6a79…0a1: PENDING");
     sim.advance(20); // B fails, A runs on
     await stderrLine(child, /^Flex0 6a79…0b2: RUNNING → FAILED after \d+s$/);
@@ -283,7 +288,7 @@ describe("wait: exit 1 and mixed outcomes", () => {
 describe("wait: exit 2", () => {
   it("the timeout passes first: the last status, the restore left running", async () => {
     sim = await startSim(SCENARIO);
-    const child = wait([...flags(), "--timeout", "3s", C]);
+    const child = wait([...flags(), "--timeout", "3s", C], SERVICE_ACCOUNT_ENV);
     const { code, results, stderr } = await finished(child);
     expect(code).toBe(2);
     expect(results).toMatchObject([{ restoreId: C, status: "RUNNING", outcome: "timeout" }]);
@@ -292,8 +297,11 @@ describe("wait: exit 2", () => {
       "Flex0 6a79…0c3: RUNNING",
       "Flex0 6a79…0c3: timeout of 3s passed; still RUNNING, left running",
     ]);
-    // Only reads: nothing was cancelled.
-    expectOnlyGets(["flex.get"]);
+    // Only reads: nothing was cancelled. One token, revoked at exit.
+    expectOnlyGets(["token", "flex.get", "revoke"]);
+    expect(sim.stats().issuedTokens).toHaveLength(1);
+    expect(sim.stats().revokedTokens).toEqual(sim.stats().issuedTokens);
+    expectNoSecret(child);
   });
 });
 
