@@ -77,8 +77,8 @@ Options:
   --api MODE             ${API_MODES.join(" | ")} (auto): the restore endpoint family; auto
                          follows the daemon's rule (Flex since the tenant sunset)
   --timeout DURATION     give up after this long, e.g. 90s, 20m, 2h; 0 or absent: never
-  --interval DURATION    time between polls, ${formatDuration(INTERVAL_RANGE_MS.min)} to ${formatDuration(INTERVAL_RANGE_MS.max)} (${formatDuration(DEFAULT_INTERVAL_MS)}), plus up to 10%
-                         jitter; Atlas's Retry-After always wins
+  --interval DURATION    time between polls, ${formatDuration(INTERVAL_RANGE_MS.min)} to ${formatDuration(INTERVAL_RANGE_MS.max)} (${formatDuration(DEFAULT_INTERVAL_MS)}), plus up to 10% jitter;
+                         Atlas's Retry-After always wins
   -h, --help             show this text and exit
 
 A lasting 401, 403, 404 or other 4xx ends a job's wait after 3 refusals in a row; 429, 5xx,
