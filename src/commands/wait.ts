@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import { createAuthenticator } from "../atlas/auth.js";
+import { createAuthenticator, type Authenticator } from "../atlas/auth.js";
 import { AtlasClient } from "../atlas/client.js";
 import { isAtlasError } from "../atlas/errors.js";
 import { headerValue, parseNonNegativeInt } from "../atlas/headers.js";
@@ -96,6 +96,21 @@ function pacing(pacer: Pacer): RequestObserver {
 }
 
 /**
+ * The authenticator with one policy changed: a 401 is Atlas's answer, never a reason to fetch
+ * another token. The daemon fetches one to survive a token revoked while it runs for days;
+ * `wait` fetches its token once (refreshed only before it expires), so that a project the
+ * account may not read ends the wait as refused instead of leaving a trail of live tokens.
+ */
+function withoutRefetch(authenticator: Authenticator): Authenticator {
+  return {
+    dispatcher: authenticator.dispatcher,
+    headers: (signal) => authenticator.headers(signal),
+    unauthorized: () => false,
+    close: () => authenticator.close(),
+  };
+}
+
+/**
  * Waits for every job of `request` and returns the exit code (0, 1, 2, 3 or 130). The
  * service-account token, if one was fetched, is revoked before it returns, whatever the outcome.
  */
@@ -129,7 +144,9 @@ export async function runWait(request: WaitRequest, deps: WaitDeps): Promise<num
     observer: pacing(pacer),
     now,
   };
-  const authenticator = createAuthenticator(deps.access.credentials, { agent, ...edge });
+  const authenticator = withoutRefetch(
+    createAuthenticator(deps.access.credentials, { agent, ...edge }),
+  );
   const client = new AtlasClient({ ...edge, authenticator });
   const fetchJob: FetchJob = withResilience(
     (api, ref, signal) => client.getRestoreJob(api, ref, signal),

@@ -356,6 +356,21 @@ describe("wait: exit 3", () => {
     expectOnlyGets(["token"]);
   });
 
+  it("a service account refused on the project (401): one token, revoked", async () => {
+    sim = await startSim(SCENARIO);
+    sim.addFault({ kind: "unauthorized" });
+    const child = wait([...flags(), C], SERVICE_ACCOUNT_ENV);
+    const { code, results } = await finished(child);
+    expect(code).toBe(3);
+    expect(results).toMatchObject([{ restoreId: C, outcome: "error", httpStatus: 401 }]);
+    const stats = sim.stats();
+    expect(stats.byStatus["401"]).toBe(3);
+    expect(stats.tokenRequests).toBe(1);
+    expect(stats.revokedTokens).toEqual(stats.issuedTokens);
+    expectOnlyGets(["token", "flex.get", "revoke"]);
+    expectNoSecret(child);
+  });
+
   it("a cluster that does not exist (404)", async () => {
     sim = await startSim(SCENARIO);
     const child = wait([...flags("Nope0"), A]);
