@@ -32,7 +32,7 @@ export function describeError(error: AtlasError): string {
     const detail = error.detail === undefined ? "" : `: ${error.detail}`;
     return `HTTP ${error.status}${error.errorCode === undefined ? "" : ` ${error.errorCode}`}${detail}`;
   }
-  if (error instanceof AtlasTimeoutError) return `no answer in time (${error.phase} timeout)`;
+  if (error instanceof AtlasTimeoutError) return `${error.phase} timeout`;
   if (error instanceof AtlasNetworkError) {
     return `network error${error.causeCode === undefined ? "" : ` ${error.causeCode}`}`;
   }

@@ -198,6 +198,8 @@ export async function runWait(request: WaitRequest, deps: WaitDeps): Promise<num
         }
         const step = failed(current, error, now());
         report(step.wait, step.events);
+        const givenUp = endLine(step.wait, request.timeoutMs, undefined);
+        if (givenUp !== undefined) deps.stderr(givenUp);
         return step.wait;
       }
     }
@@ -215,15 +217,17 @@ export async function runWait(request: WaitRequest, deps: WaitDeps): Promise<num
       const delay = request.intervalMs * (1 + JITTER * random());
       await sleep(delay, undefined, { signal: stop.signal }).catch(() => undefined);
     }
-    const endedAt = now();
     if (reason !== undefined) {
       const why = reason;
-      jobs = jobs.map((job) => stopped(job, why, endedAt));
-    }
-    const signal = typeof deps.interrupt.reason === "string" ? deps.interrupt.reason : undefined;
-    for (const job of jobs) {
-      const line = endLine(job, request.timeoutMs, signal);
-      if (line !== undefined) deps.stderr(line);
+      const endedAt = now();
+      const signal = typeof deps.interrupt.reason === "string" ? deps.interrupt.reason : undefined;
+      jobs = jobs.map((job) => {
+        if (job.outcome !== undefined) return job;
+        const ended = stopped(job, why, endedAt);
+        const line = endLine(ended, request.timeoutMs, signal);
+        if (line !== undefined) deps.stderr(line);
+        return ended;
+      });
     }
     refs.forEach((ref, index) => {
       const job = jobs[index];
