@@ -232,6 +232,16 @@ describe("errors", () => {
       { status: 401, metricCode: "401" },
     ],
     [
+      "an address off the access list",
+      { kind: "forbidden" },
+      "ATLAS_HTTP_ERROR",
+      {
+        status: 403,
+        errorCode: "IP_ADDRESS_NOT_ON_ACCESS_LIST",
+        kind: "http_403_IP_ADDRESS_NOT_ON_ACCESS_LIST",
+      },
+    ],
+    [
       "a missing cluster",
       { kind: "not_found" },
       "ATLAS_HTTP_ERROR",
