@@ -12,6 +12,8 @@ import { createAgent, type RequestObservation } from "../atlas/transport.js";
 import type { Settings } from "../config/settings.js";
 import type { HoldLines, Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../http/metrics.js";
+import { RecentActivity } from "../http/recent-activity.js";
+import type { StatusSnapshot } from "../http/status-snapshot.js";
 import { Pacer, bucketKey } from "../polling/pacer.js";
 import { Poller } from "../polling/poller.js";
 import { withResilience, type ResilienceOptions } from "../polling/resilience.js";
@@ -47,11 +49,17 @@ export class Daemon {
   readonly #ownedAgent: Dispatcher | undefined;
   readonly #announced = new Map<ApiFamily, string>();
   readonly #pacer: Pacer;
+  readonly #activity: RecentActivity;
+  readonly #now: () => number;
+  readonly #startedAt: number;
   #server: MetricsServer | undefined;
   #ready = false;
 
   constructor(settings: Settings, deps: DaemonDeps) {
     const now = deps.now ?? Date.now;
+    this.#now = now;
+    this.#startedAt = now();
+    this.#activity = new RecentActivity(now);
     this.#settings = settings;
     this.#logger = deps.logger;
     this.#ownedAgent = deps.agent
@@ -94,6 +102,7 @@ export class Daemon {
       metrics: this.metrics,
       now,
       ...(deps.holdLines ? { holdLines: deps.holdLines } : {}),
+      onReported: (state, event) => this.#activity.record(state, event),
     });
     this.#scheduler = new Scheduler({
       schedule: settings.schedule,
@@ -122,6 +131,7 @@ export class Daemon {
         render: () => this.metrics.render(),
         contentType: this.metrics.contentType,
         isReady: () => this.#ready,
+        status: () => this.statusSnapshot(),
         logger: this.#logger,
       },
       listen.host,
@@ -142,6 +152,19 @@ export class Daemon {
     );
     await this.#scheduler.start();
     this.#ready = true;
+  }
+
+  /** What the status page shows, as of now. */
+  statusSnapshot(): StatusSnapshot {
+    return {
+      now: this.#now(),
+      startedAt: this.#startedAt,
+      version: VERSION,
+      ready: this.#ready,
+      jobs: [...this.poller.jobs()],
+      errors: this.#activity.errors(),
+      transitions: this.#activity.transitions(),
+    };
   }
 
   /** Runs one cycle now (or waits for the running one); for tests and the demo. */

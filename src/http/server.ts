@@ -1,10 +1,14 @@
 /**
- * The HTTP server for Prometheus and the orchestrator: /metrics, /healthz, /readyz and a short
- * index page. It limits header size and time per request, and answers anything else with 404.
+ * The HTTP server for Prometheus, the orchestrator and people: /metrics, /healthz, /readyz, the
+ * status page at / and its data at /api/jobs. It limits header size and time per request,
+ * answers a bad query with 400 and anything else with 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
+import { jobsApiAnswer, type Answer } from "./jobs-api.js";
+import type { StatusSnapshot } from "./status-snapshot.js";
+import { statusPageAnswer } from "./status-page.js";
 
 /** What the server serves. */
 export interface ServerOptions {
@@ -13,6 +17,8 @@ export interface ServerOptions {
   readonly contentType: string;
   /** True once the configuration is loaded and the first cycle has finished. */
   readonly isReady: () => boolean;
+  /** What the status page and /api/jobs show, taken per request. */
+  readonly status: () => StatusSnapshot;
   readonly logger: Logger;
   /** Time allowed to send the request headers (default 10 s) and the whole request (30 s). */
   readonly headersTimeoutMs?: number;
@@ -25,20 +31,14 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-const INDEX = `<!doctype html>
-<html><head><title>atlas-restore-watch</title></head>
-<body><h1>atlas-restore-watch</h1>
-<p>Watches MongoDB Atlas restore jobs.</p>
-<ul><li><a href="metrics">Metrics</a></li><li><a href="healthz">Health</a></li><li><a href="readyz">Readiness</a></li></ul>
-</body></html>
-`;
+const PATHS = new Set(["/", "/metrics", "/healthz", "/readyz", "/api/jobs"]);
 
 function reply(
   res: ServerResponse,
   status: number,
   body: string,
   contentType = "text/plain; charset=utf-8",
-  extra: Record<string, string> = {},
+  extra: Readonly<Record<string, string>> = {},
 ): void {
   res.writeHead(status, {
     "content-type": contentType,
@@ -49,16 +49,24 @@ function reply(
   res.end(res.req.method === "HEAD" ? undefined : body);
 }
 
+function answer(res: ServerResponse, { status, body, contentType, headers }: Answer): void {
+  reply(res, status, body, contentType, headers);
+}
+
 async function handle(options: ServerOptions, req: IncomingMessage, res: ServerResponse) {
-  const path = (req.url ?? "/").split("?", 1)[0];
-  const known = path === "/" || path === "/metrics" || path === "/healthz" || path === "/readyz";
-  if (!known) return reply(res, 404, "not found\n");
+  const url = req.url ?? "/";
+  const queryAt = url.indexOf("?");
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const search = queryAt === -1 ? "" : url.slice(queryAt + 1);
+  if (!PATHS.has(path)) return reply(res, 404, "not found\n");
   if (req.method !== "GET" && req.method !== "HEAD") {
     return reply(res, 405, "method not allowed\n", undefined, { allow: "GET, HEAD" });
   }
   switch (path) {
     case "/":
-      return reply(res, 200, INDEX, "text/html; charset=utf-8");
+      return answer(res, statusPageAnswer(options.status(), search));
+    case "/api/jobs":
+      return answer(res, jobsApiAnswer(options.status(), search));
     case "/healthz":
       return reply(res, 200, "ok\n");
     case "/readyz":

@@ -38,6 +38,8 @@ export interface PollerOptions {
   readonly now: () => number;
   /** Writes the lines logged inside it as one batch (see logger.ts); by default, as they come. */
   readonly holdLines?: HoldLines;
+  /** Called with each event right after it is reported (the status page's recent activity). */
+  readonly onReported?: (state: JobState, event: TrackerEvent) => void;
 }
 
 /** What one cycle did. */
@@ -177,6 +179,7 @@ export class Poller {
       for (const outcome of outcomes) {
         for (const event of outcome.events) {
           reportEvent(logger, metrics, outcome.state, event);
+          this.#options.onReported?.(outcome.state, event);
           events++;
         }
       }

@@ -4,6 +4,19 @@ import { Registry, Gauge } from "prom-client";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type MetricsServer } from "../../src/http/server.js";
+import type { StatusSnapshot } from "../../src/http/status-snapshot.js";
+
+function emptySnapshot(): StatusSnapshot {
+  return {
+    now: 0,
+    startedAt: 0,
+    version: "0.0.0",
+    ready: true,
+    jobs: [],
+    errors: new Map(),
+    transitions: [],
+  };
+}
 
 let server: MetricsServer | undefined;
 afterEach(async () => {
@@ -17,6 +30,7 @@ async function start(ready: () => boolean, registry = new Registry()) {
       render: () => registry.metrics(),
       contentType: registry.contentType,
       isReady: ready,
+      status: () => emptySnapshot(),
       logger: pino({ level: "silent" }),
     },
     "127.0.0.1",
@@ -66,7 +80,7 @@ describe("metrics and health server", () => {
     const res = await get(`${base}/`);
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
-    expect(res.body).toContain('<a href="metrics">Metrics</a>');
+    expect(res.body).toContain('<a href="metrics">/metrics</a>');
   });
 
   it.each([
@@ -103,6 +117,7 @@ describe("slow clients", () => {
         render: async () => "",
         contentType: "text/plain",
         isReady: () => true,
+        status: () => emptySnapshot(),
         logger,
         headersTimeoutMs: 300,
         requestTimeoutMs: 300,
