@@ -39,7 +39,7 @@ export function performFault(ex: Exchange, fault: Fault, ctx: FaultContext): voi
       const reply = apiErrorReply(
         429,
         "RATE_LIMITED",
-        "Too many requests. Retry later.",
+        fault.detail ?? "Too many requests. Retry later.",
         retryAfter,
       );
       if (fault.rateLimitHeaders === false) {
@@ -55,12 +55,25 @@ export function performFault(ex: Exchange, fault: Fault, ctx: FaultContext): voi
       return;
     }
     case "server_error":
-      return send(apiErrorReply(500, "UNEXPECTED_ERROR", "Unexpected error.", {}));
+      return send(apiErrorReply(500, "UNEXPECTED_ERROR", fault.detail ?? "Unexpected error.", {}));
     case "unavailable":
       // Atlas's errorCode for a 503 is unconfirmed.
-      return send(apiErrorReply(503, "SERVICE_UNAVAILABLE", "Service unavailable.", retryAfter));
+      return send(
+        apiErrorReply(
+          503,
+          "SERVICE_UNAVAILABLE",
+          fault.detail ?? "Service unavailable.",
+          retryAfter,
+        ),
+      );
     case "not_found":
-      return send(apiErrorReply(404, "CLUSTER_NOT_FOUND", "No cluster with this name exists."));
+      return send(
+        apiErrorReply(
+          404,
+          "CLUSTER_NOT_FOUND",
+          fault.detail ?? "No cluster with this name exists.",
+        ),
+      );
     case "gone":
       return send(goneReply());
     case "unauthorized":

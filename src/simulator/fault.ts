@@ -48,6 +48,7 @@ export const faultSchema = z
     rateLimitHeaders: z.boolean().optional(),
     delayMs: z.number().finite().nonnegative().optional(),
     sizeBytes: z.int().positive().optional(),
+    detail: z.string().max(1_000).optional(),
   })
   .superRefine((f, ctx) => {
     if (

@@ -101,6 +101,17 @@ describe("faults that answer with an error", () => {
   });
 });
 
+describe("a fault's own detail text", () => {
+  it.each(["rate_limit", "server_error", "unavailable", "not_found"] as const)(
+    "%s answers with the given detail",
+    async (kind) => {
+      sim.addFault({ kind, times: 1, detail: "<b>Cluster</b> is on fire" });
+      const answer = await getJob();
+      expect(json(answer)["detail"]).toBe("<b>Cluster</b> is on fire");
+    },
+  );
+});
+
 describe("faults that answer 200 with a bad body", () => {
   it("malformed_json: the right content type and truncated JSON", async () => {
     sim.addFault({ kind: "malformed_json", times: 1 });
