@@ -42,7 +42,7 @@ h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.4em 0 .4em}
 nav a,.filters a{margin-right:.9em}
 .meta{color:#555}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd;vertical-align:top}
+th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f3f4f6}
 .status{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600}
 .status-FAILED{background:#c62828;color:#fff}

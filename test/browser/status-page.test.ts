@@ -1,0 +1,276 @@
+/**
+ * The status page in a real browser: Debian's chromium loads it from the built daemon, which
+ * polls the simulator, and the test reads what a person sees. A second daemon is fed hostile
+ * text from Atlas and the test proves that no script runs.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSim, API_KEY, GROUP, id, waitFor } from "../support/fixtures.js";
+import { spawnDaemon, writeConfig, type DaemonProcess } from "../support/daemon-process.js";
+import type { Simulator } from "../../src/simulator/index.js";
+import { launchChromium, type Browser } from "./chromium.js";
+
+/** Where the screenshots go: the tests' output, ignored by git. */
+export const OUTPUT = fileURLToPath(new URL("../../test-output/browser/", import.meta.url));
+
+const FAILED = id(41); // RUNNING, then FAILED once the test advances the simulator
+const RUNNING = id(42);
+const COMPLETED = id(43); // Flex: RUNNING, then COMPLETED
+const MISSING = id(44); // every poll answered 404 CLUSTER_NOT_FOUND
+/** Text Atlas might send: as a status, and as the detail of an error answer. */
+const HOSTILE_STATUS = `<img src=x onerror="window.__pwned='status'">`;
+const HOSTILE_DETAIL = `<script>window.__pwned='detail'</script><img src=x onerror="alert('detail')">`;
+
+interface Running {
+  sim: Simulator;
+  daemon: DaemonProcess;
+  base: string;
+  dir: string;
+}
+
+async function startDaemon(
+  sim: Simulator,
+  jobs: Record<string, unknown>[],
+  api: "tenant" | "auto",
+): Promise<Running> {
+  const { dir, file } = await writeConfig({
+    schedule: "* * * * * *",
+    api,
+    tenantSunset: "2099-01-01",
+    listen: "127.0.0.1:0",
+    baseUrl: sim.url,
+    jobs,
+  });
+  const daemon = spawnDaemon(["--config", file], {
+    MONGODB_ATLAS_PUBLIC_API_KEY: API_KEY.publicKey,
+    MONGODB_ATLAS_PRIVATE_API_KEY: API_KEY.privateKey,
+    RESTORE_WATCH_STATE_FILE: join(dir, "state.json"),
+  });
+  return { sim, daemon, base: `http://127.0.0.1:${await daemon.port()}`, dir };
+}
+
+async function stop(running: Running | undefined): Promise<void> {
+  if (!running) return;
+  running.daemon.child.kill("SIGTERM");
+  expect(await running.daemon.exited, running.daemon.stderr()).toBe(0);
+  await running.sim.close();
+  await rm(running.dir, { recursive: true, force: true });
+}
+
+/** The visible text of the row of `restoreId`, cells separated by " | ". */
+async function rowText(page: Page, restoreId: string): Promise<string> {
+  const cells = await page
+    .locator("#jobs tbody tr", { hasText: restoreId })
+    .locator("td")
+    .allInnerTexts();
+  return cells.map((cell) => cell.trim()).join(" | ");
+}
+
+/** The computed background colour of the element, as the browser paints it. */
+function background(locator: Locator): Promise<string> {
+  // Runs in the page; the tests compile without the DOM's types, hence the cast.
+  type Window = { getComputedStyle(element: unknown): { backgroundColor: string } };
+  return locator.evaluate(
+    (element) => (globalThis as unknown as Window).getComputedStyle(element).backgroundColor,
+  );
+}
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+  await mkdir(OUTPUT, { recursive: true });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("the status page, as a person sees it", () => {
+  let world: Running | undefined;
+  beforeAll(async () => {
+    const sim = await startSim({
+      clusters: [
+        { groupId: GROUP, name: "Cluster0", kind: "tenant" },
+        { groupId: GROUP, name: "Flex0", kind: "flex" },
+      ],
+      jobs: [
+        {
+          groupId: GROUP,
+          clusterName: "Cluster0",
+          id: FAILED,
+          script: [
+            { afterSeconds: 0, status: "RUNNING" },
+            { afterSeconds: 10, status: "FAILED" },
+          ],
+        },
+        {
+          groupId: GROUP,
+          clusterName: "Cluster0",
+          id: RUNNING,
+          script: [{ afterSeconds: 0, status: "RUNNING" }],
+        },
+        {
+          groupId: GROUP,
+          clusterName: "Flex0",
+          id: COMPLETED,
+          script: [
+            { afterSeconds: 0, status: "RUNNING" },
+            { afterSeconds: 10, status: "COMPLETED" },
+          ],
+        },
+      ],
+      faults: [{ kind: "not_found", match: { restoreId: MISSING } }],
+    });
+    world = await startDaemon(
+      sim,
+      [
+        { groupId: GROUP, clusterName: "Cluster1", restoreId: MISSING },
+        { groupId: GROUP, clusterName: "Cluster0", restoreId: FAILED },
+        { groupId: GROUP, clusterName: "Cluster0", restoreId: RUNNING },
+        { groupId: GROUP, clusterName: "Flex0", restoreId: COMPLETED, api: "flex" },
+      ],
+      "tenant",
+    );
+  });
+  afterAll(() => stop(world));
+
+  it("shows every job, then refreshes itself to show the failure in red, first, and in the transitions", async () => {
+    const { daemon, base, sim } = world!;
+    await daemon.waitForLine(
+      (l) => l.event === "restore_transition" && l.restoreId === COMPLETED,
+      "first sightings",
+    );
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/`);
+    expect(await page.title()).toBe("atlas-restore-watch");
+    expect(await rowText(page, FAILED)).toMatch(
+      new RegExp(`^${GROUP} \\| Cluster0 \\| ${FAILED} \\| tenant \\| RUNNING \\|`),
+    );
+
+    // The page reloads itself: no navigation from here on.
+    sim.advance(10);
+    await daemon.waitForLine((l) => l.to === "FAILED", "the FAILED transition");
+    await waitFor(
+      async () => ((await page.title()) === "atlas-restore-watch (1 failed)" ? true : undefined),
+      "the page to refresh itself",
+      20_000,
+    );
+
+    const rows = await page.locator("#jobs tbody tr td:nth-child(3)").allInnerTexts();
+    expect(rows.map((r) => r.trim())).toEqual([FAILED, RUNNING, MISSING, COMPLETED]);
+    expect(await rowText(page, MISSING)).toBe(
+      `${GROUP} | Cluster1 | ${MISSING} | tenant | not seen yet |  |  | never | ` +
+        "http_404_CLUSTER_NOT_FOUND HTTP 404 CLUSTER_NOT_FOUND: No cluster with this name exists.",
+    );
+    expect(await rowText(page, FAILED)).toMatch(
+      new RegExp(
+        `^${GROUP} \\| Cluster0 \\| ${FAILED} \\| tenant \\| FAILED \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d+ s ago \\| $`,
+      ),
+    );
+    const badge = page.locator("#jobs tbody tr", { hasText: FAILED }).locator(".status");
+    expect(await background(badge)).toBe("rgb(198, 40, 40)");
+    const running = page.locator("#jobs tbody tr", { hasText: RUNNING }).locator(".status");
+    expect(await background(running)).toBe("rgb(21, 101, 192)");
+
+    const transitions = (await page.locator("#transitions li").allInnerTexts()).map((t) =>
+      t.replace(/^\d+ s ago /, ""),
+    );
+    expect(transitions.slice(0, 2).sort()).toEqual(
+      [
+        `Flex0 ${COMPLETED} (flex): RUNNING → COMPLETED`,
+        `Cluster0 ${FAILED} (tenant): RUNNING → FAILED`,
+      ].sort(),
+    );
+    expect(transitions.slice(2).sort()).toEqual(
+      [
+        `Cluster0 ${FAILED} (tenant): first seen → RUNNING`,
+        `Cluster0 ${RUNNING} (tenant): first seen → RUNNING`,
+        `Flex0 ${COMPLETED} (flex): first seen → RUNNING`,
+      ].sort(),
+    );
+    expect(await page.locator("#watched").innerText()).toContain("nothing watched by discovery");
+    expect(await page.locator("#reload").innerText()).toContain("not reloaded since start");
+
+    // The links lead where they say.
+    await page.locator("nav a", { hasText: "/readyz" }).click();
+    expect((await page.locator("body").innerText()).trim()).toBe("ready");
+    await page.goBack();
+    await page.locator(".filters a", { hasText: "FAILED (1)" }).click();
+    expect(new URL(page.url()).search).toBe("?status=FAILED");
+    expect(
+      (await page.locator("#jobs tbody tr td:nth-child(3)").allInnerTexts()).map((r) => r.trim()),
+    ).toEqual([FAILED]);
+    await page.goBack();
+    await page.screenshot({ path: join(OUTPUT, "status-page.png"), fullPage: true });
+    await page.close();
+  }, 60_000);
+});
+
+describe("hostile text from Atlas", () => {
+  let world: Running | undefined;
+  beforeAll(async () => {
+    const sim = await startSim({
+      jobs: [
+        {
+          groupId: GROUP,
+          clusterName: "Cluster0",
+          id: id(51),
+          script: [{ afterSeconds: 0, status: HOSTILE_STATUS }],
+        },
+        {
+          groupId: GROUP,
+          clusterName: "Cluster0",
+          id: id(52),
+          script: [{ afterSeconds: 0, status: "RUNNING" }],
+        },
+      ],
+      faults: [{ kind: "not_found", match: { restoreId: id(52) }, detail: HOSTILE_DETAIL }],
+    });
+    world = await startDaemon(
+      sim,
+      [
+        { groupId: GROUP, clusterName: "Cluster0", restoreId: id(51) },
+        { groupId: GROUP, clusterName: "Cluster0", restoreId: id(52) },
+      ],
+      "tenant",
+    );
+  });
+  afterAll(() => stop(world));
+
+  it("renders it as text: no script runs, no element is made from it", async () => {
+    const { daemon, base } = world!;
+    await daemon.waitForLine(
+      (l) => l.event === "restore_poll_error" && l.restoreId === id(52),
+      "the hostile error",
+    );
+    await daemon.waitForLine(
+      (l) => l.event === "restore_transition" && l.restoreId === id(51),
+      "the hostile status",
+    );
+    const page = await browser.context.newPage();
+    const dialogs: string[] = [];
+    const messages: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    page.on("console", (message) => messages.push(`${message.type()}: ${message.text()}`));
+    page.on("pageerror", (error) => messages.push(`pageerror: ${error.message}`));
+    await page.goto(`${base}/`);
+    expect(await rowText(page, id(51))).toContain(`| ${HOSTILE_STATUS} |`);
+    expect(await rowText(page, id(52))).toContain(
+      `http_404_CLUSTER_NOT_FOUND HTTP 404 CLUSTER_NOT_FOUND: ${HOSTILE_DETAIL}`,
+    );
+    expect(await page.evaluate("typeof window.__pwned")).toBe("undefined");
+    expect(await page.evaluate("document.querySelectorAll('script, img, [onerror]').length")).toBe(
+      0,
+    );
+    expect(dialogs).toEqual([]);
+    // Escaping failed would show as a Content-Security-Policy refusal here.
+    expect(messages).toEqual([]);
+    await page.screenshot({ path: join(OUTPUT, "hostile.png"), fullPage: true });
+    await page.close();
+  }, 60_000);
+});
