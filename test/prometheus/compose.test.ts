@@ -83,6 +83,7 @@ afterAll(async () => {
 describe("docker-compose.yml (docker-compose 1.29 config)", () => {
   it("defines the daemon, Prometheus and the demo pair, with the daemon's image built here", () => {
     expect(Object.keys(fresh.services).sort()).toEqual([
+      "grafana",
       "prometheus",
       "restore-watch",
       "restore-watch-demo",
@@ -96,8 +97,13 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
   });
 
   it("starts Prometheus with the real daemon in profile atlas and the demo in profile demo", () => {
-    expect(started(fresh, "atlas")).toEqual(["prometheus", "restore-watch"]);
-    expect(started(fresh, "demo")).toEqual(["prometheus", "restore-watch-demo", "simulator"]);
+    expect(started(fresh, "atlas")).toEqual(["grafana", "prometheus", "restore-watch"]);
+    expect(started(fresh, "demo")).toEqual([
+      "grafana",
+      "prometheus",
+      "restore-watch-demo",
+      "simulator",
+    ]);
     // A dependency outside the active profile would stop `up` with an error.
     for (const profile of ["atlas", "demo"]) {
       const active = started(fresh, profile);
@@ -143,7 +149,11 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
       `${join(ROOT, "config")}:/app/config:ro`,
       "restore-watch-data:/app/data:rw",
     ]);
-    expect(Object.keys(fresh.volumes).sort()).toEqual(["prometheus-data", "restore-watch-data"]);
+    expect(Object.keys(fresh.volumes).sort()).toEqual([
+      "grafana-data",
+      "prometheus-data",
+      "restore-watch-data",
+    ]);
   });
 
   it("runs the demo against the simulator with its demo API key and no secrets", () => {
@@ -187,6 +197,43 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
       "prometheus-data:/prometheus:rw",
     ]);
     expect(prometheus.ports).toEqual(["127.0.0.1:9090:9090/tcp"]);
+  });
+
+  it("runs a pinned Grafana on 127.0.0.1 with the shipped dashboard and Prometheus provisioned", async () => {
+    const grafana = service(fresh, "grafana");
+    expect(grafana.profiles).toBeUndefined();
+    expect(grafana.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    expect(grafana.ports).toEqual(["127.0.0.1:3000:3000/tcp"]);
+    expect(grafana.depends_on).toEqual({ prometheus: { condition: "service_started" } });
+    expect(grafana.environment).toMatchObject({
+      GF_AUTH_ANONYMOUS_ENABLED: "true",
+      GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer",
+      GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: "/etc/grafana/dashboards/atlas-restore-watch.json",
+    });
+    expect(grafana.volumes).toEqual([
+      `${join(ROOT, "config/grafana/provisioning")}:/etc/grafana/provisioning:ro`,
+      `${join(ROOT, "config/grafana/atlas-restore-watch.json")}:/etc/grafana/dashboards/atlas-restore-watch.json:ro`,
+      "grafana-data:/var/lib/grafana:rw",
+    ]);
+    // What Grafana reads from the mounted folder: a file provider for the mounted dashboard,
+    // and the compose Prometheus as the default data source.
+    const providers = parse(
+      await readFile(
+        join(ROOT, "config/grafana/provisioning/dashboards/atlas-restore-watch.yml"),
+        "utf8",
+      ),
+    ) as { providers: { type: string; options: { path: string } }[] };
+    expect(providers.providers).toMatchObject([
+      { type: "file", options: { path: "/etc/grafana/dashboards" } },
+    ]);
+    const sources = parse(
+      await readFile(join(ROOT, "config/grafana/provisioning/datasources/prometheus.yml"), "utf8"),
+    ) as { datasources: Record<string, unknown>[] };
+    expect(sources.datasources).toMatchObject([
+      { type: "prometheus", url: "http://prometheus:9090", isDefault: true },
+    ]);
+    const prometheus = service(fresh, "prometheus").ports?.[0] ?? "";
+    expect(prometheus.split(":")[2]).toBe("9090/tcp");
   });
 
   it("reads the same with .env.example as .env and with --profile demo", async () => {

@@ -14,6 +14,7 @@ import { ALL_STATUSES } from "../../src/atlas/model.js";
 import { parseScenario, startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { spawnDaemon, writeConfig, type DaemonProcess } from "../support/daemon-process.js";
 import { API_KEY, GROUP, id, waitFor } from "../support/fixtures.js";
+import { dashboardQueries, isPending } from "./dashboard.js";
 import { startPrometheus, type PrometheusServer, type Sample } from "./prometheus-server.js";
 import { ROOT } from "./tools.js";
 
@@ -351,6 +352,22 @@ describe("Prometheus with the shipped configuration", () => {
     },
     FAILED_FOR_MS + 20_000,
   );
+
+  it("answers every query of the Grafana dashboard with data", async () => {
+    // Queries on metrics the daemon does not export yet (PENDING_METRICS) are left out.
+    const queries = dashboardQueries().filter((query) => !isPending(query));
+    expect(queries.length).toBe(20);
+    const empty: string[] = [];
+    for (const query of queries) {
+      const samples = await waitForQuery(
+        query.promql,
+        (found) => (found.length > 0 ? found : undefined),
+        `data for "${query.panel}" ${query.refId}: ${query.promql}`,
+      ).catch(() => []);
+      if (samples.length === 0) empty.push(`${query.panel} ${query.refId}: ${query.promql}`);
+    }
+    expect(empty).toEqual([]);
+  }, 120_000);
 
   it("leaves a daemon that logged JSON only and exits 0 on SIGTERM", async () => {
     expect(await stopDaemon()).toBe(0);
