@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * The demo: the Atlas simulator playing config/scenarios/demo.yaml, and the daemon (the real
- * `node dist/main.js` with config/demo/restore-watch.yaml) polling it every two seconds. No Atlas account needed. The daemon's JSON
- * lines go to stdout; the demo's own notes go to stderr. Ctrl-C stops both.
+ * `node dist/main.js` with config/demo/restore-watch.yaml) polling it every two seconds. No Atlas
+ * account needed. Standard output is for people: the status page's address first, then one
+ * readable line per line the daemon logs (its JSON, formatted by log-format.ts); the demo's own
+ * notes go to stderr. Ctrl-C stops both.
  */
 import "../node-version.js";
 import { spawn } from "node:child_process";
@@ -13,10 +15,12 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadScenarioFile, startSimulator } from "../simulator/index.js";
+import { formatLogLine } from "./log-format.js";
 
 const USAGE = `Usage: npm run demo -- [--port N] [--until-done]
 
-  --port N       where the daemon serves /metrics (default 9917; 0 picks a free port)
+  --port N       where the daemon serves its status page and /metrics (default 9917; 0 picks a
+                 free port)
   --until-done   stop once every restore job has finished
 `;
 
@@ -68,17 +72,19 @@ async function main(): Promise<number> {
   });
   const finished = new Set<string>();
   const lines = createInterface({ input: child.stdout });
+  const colour = process.stdout.isTTY === true;
   lines.on("line", (line) => {
-    process.stdout.write(`${line}\n`);
-    let entry: Record<string, unknown>;
+    let entry: Record<string, unknown> = {};
     try {
       entry = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      return;
+      // Not JSON: shown as it is below.
     }
     if (entry.event === "daemon_started") {
-      note(`metrics at http://${String(entry.listen).replace("0.0.0.0", "127.0.0.1")}/metrics`);
+      const base = `http://${String(entry.listen).replace("0.0.0.0", "127.0.0.1")}`;
+      process.stdout.write(`Status page: ${base}/  (metrics: ${base}/metrics)\n`);
     }
+    process.stdout.write(`${formatLogLine(line, colour)}\n`);
     if (
       entry.event === "restore_transition" &&
       (entry.to === "COMPLETED" || entry.to === "FAILED")

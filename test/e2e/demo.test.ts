@@ -1,6 +1,7 @@
 /**
  * The README's first command: the demo plays its scenario to the end. It runs in real time
- * (about 55 s), as a newcomer sees it.
+ * (about 55 s), as a newcomer sees it: the status page's address first, then one readable line
+ * per event.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -18,38 +19,49 @@ describe("npm run demo", () => {
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    expect(stderr).toMatch(/demo: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
-    expect(code).toBe(0);
-    const lines = stdout
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    const transitions = lines
-      .filter((l) => l.event === "restore_transition")
-      .map((l) => `${l.level} ${String(l.restoreId).slice(-2)} ${l.from}→${l.to}`);
+    expect(code, stderr).toBe(0);
+    const lines = stdout.trimEnd().split("\n");
+    const page = /^Status page: (http:\/\/127\.0\.0\.1:\d+)\/ {2}\(metrics: \1\/metrics\)$/;
+    expect(lines[0]).toMatch(page);
+    expect(lines[1]).toMatch(
+      /^\d\d:\d\d:\d\d INFO {2}started \d+\.\d+\.\d+: 4 jobs, schedule "\*\/2 \* \* \* \* \*", api auto, apiKey, listening on 127\.0\.0\.1:\d+$/,
+    );
+    // Every line is for people: a time and a level, never the daemon's raw JSON.
+    for (const line of lines.slice(1)) {
+      expect(line).toMatch(/^\d\d:\d\d:\d\d (INFO |WARN |ERROR) \S/);
+    }
+    const transition =
+      /^\d\d:\d\d:\d\d (INFO |ERROR) (?:Cluster0|Flex0) [0-9a-f]{22}([0-9a-f]{2}) \((?:tenant|flex)\): (?:first seen, (\w+)|(\w+) → (\w+))/;
+    const transitions = lines.flatMap((line) => {
+      const m = transition.exec(line);
+      return m ? [`${m[1]?.trim()} ${m[2]} ${m[4] ?? "null"}→${m[3] ?? m[5]}`] : [];
+    });
     expect([...transitions].sort()).toEqual(
       [
-        "30 20 null→PENDING",
-        "30 20 PENDING→QUEUED",
-        "30 20 QUEUED→RUNNING",
-        "30 20 RUNNING→COMPLETED",
-        "30 21 null→PENDING",
-        "30 21 PENDING→RUNNING",
-        "50 21 RUNNING→FAILED",
-        "30 30 null→PENDING",
-        "30 30 PENDING→RUNNING",
-        "30 30 RUNNING→COMPLETED",
-        "30 22 null→QUEUED",
-        "30 22 QUEUED→RUNNING",
-        "30 22 RUNNING→COMPLETED",
+        "INFO 20 null→PENDING",
+        "INFO 20 PENDING→QUEUED",
+        "INFO 20 QUEUED→RUNNING",
+        "INFO 20 RUNNING→COMPLETED",
+        "INFO 21 null→PENDING",
+        "INFO 21 PENDING→RUNNING",
+        "ERROR 21 RUNNING→FAILED",
+        "INFO 30 null→PENDING",
+        "INFO 30 PENDING→RUNNING",
+        "INFO 30 RUNNING→COMPLETED",
+        "INFO 22 null→QUEUED",
+        "INFO 22 QUEUED→RUNNING",
+        "INFO 22 RUNNING→COMPLETED",
       ].sort(),
     );
-    const switched = lines.filter((l) => l.event === "restore_api_switched");
-    expect(switched).toMatchObject([
-      { level: 40, restoreId: "6a793f81d2c4a03c5e4b1f22", from: "tenant", to: "flex" },
+    expect(lines.filter((line) => line.includes("moved from"))).toEqual([
+      expect.stringMatching(
+        /^\d\d:\d\d:\d\d WARN {2}Cluster0 6a793f81d2c4a03c5e4b1f22: moved from the tenant to the flex API \(\w+\)$/,
+      ),
     ]);
-    expect(lines.filter((l) => l.event === "restore_api_deprecated")).toMatchObject([
-      { level: 40, api: "tenant", deprecation: "2024-11-13T00:00:00.000Z" },
+    expect(lines.filter((line) => line.includes("announced the end"))).toEqual([
+      expect.stringMatching(
+        /^\d\d:\d\d:\d\d WARN {2}Atlas announced the end of the tenant API: deprecated 2024-11-13T00:00:00\.000Z, sunset /,
+      ),
     ]);
   }, 120_000);
 });
