@@ -3,7 +3,8 @@
  * API key, each given as plain variables and as `_FILE` variables, through faults that make it log
  * errors (revoked tokens, stale nonces, a failing token endpoint, 500, 429, 401, malformed JSON, a
  * wrong content type) and with wrong credentials; then `--check-config` and invalid configurations.
- * Everything it wrote (stdout, stderr, state files, /metrics bodies) must contain none of the
+ * Everything it wrote (stdout, stderr, state files, /metrics bodies, the status page and
+ * /api/jobs, which show Atlas's error texts) must contain none of the
  * secrets, none of the tokens the simulator issued and none of the Authorization values sent.
  */
 import { createHash } from "node:crypto";
@@ -160,6 +161,14 @@ async function scrape(label: string, port: number): Promise<string> {
   const body = await res.body.text();
   expect(res.statusCode).toBe(200);
   haystacks.push({ name: `${label} /metrics #${haystacks.length}`, text: body });
+  for (const path of ["/", "/api/jobs"]) {
+    const page = await request(`http://127.0.0.1:${port}${path}`);
+    expect(page.statusCode).toBe(200);
+    haystacks.push({
+      name: `${label} page ${path} #${haystacks.length}`,
+      text: await page.body.text(),
+    });
+  }
   return body;
 }
 
@@ -426,6 +435,12 @@ describe("everything collected", () => {
   it("holds real output: runs, state files, metrics, and the public key halves", () => {
     const names = haystacks.map((h) => h.name);
     expect(names.filter((n) => n.includes("/metrics")).length).toBeGreaterThanOrEqual(20);
+    const pages = haystacks.filter((h) => h.name.includes(" page /"));
+    expect(pages.length).toBeGreaterThanOrEqual(40);
+    // The pages did show errors with their details while the faults lasted.
+    expect(pages.map((h) => h.text).join("\n")).toMatch(
+      /"kind":"http_5\d\d_[A-Z_]+","at":"[^"]+","status":5\d\d/,
+    );
     expect(names.filter((n) => n.endsWith("state.json"))).toHaveLength(6);
     const all = haystacks.map((h) => h.text).join("\n");
     expect(all).toContain('"event":"restore_poll_error"');
