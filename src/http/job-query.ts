@@ -118,27 +118,40 @@ export function statusKey(job: JobState): string {
   return job.status ?? NOT_SEEN;
 }
 
+/** A job and its sort keys, computed once per request rather than once per comparison. */
+interface Sortable {
+  readonly job: JobState;
+  readonly rank: number;
+  readonly changed: number;
+  readonly key: string;
+}
+
+function sortable(job: JobState): Sortable {
+  return {
+    job,
+    rank: RANK[statusKey(job)] ?? 9,
+    changed: job.lastTransitionAt ?? 0,
+    key: jobKey(job),
+  };
+}
+
 /**
  * Orders jobs for people: failed, running, queued, pending, unknown, not seen, completed; within
- * a status, the latest change first, then by cluster and restore id for a stable order.
+ * a status, the latest change first, then by jobKey for a stable order.
  */
-export function compareJobs(a: JobState, b: JobState): number {
-  return (
-    (RANK[statusKey(a)] ?? 9) - (RANK[statusKey(b)] ?? 9) ||
-    (b.lastTransitionAt ?? 0) - (a.lastTransitionAt ?? 0) ||
-    (jobKey(a) < jobKey(b) ? -1 : jobKey(a) > jobKey(b) ? 1 : 0)
-  );
+function compare(a: Sortable, b: Sortable): number {
+  return a.rank - b.rank || b.changed - a.changed || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
 /** Filters, sorts and pages `jobs`; a page past the last one is a 404. */
 export function selectJobs(jobs: readonly JobState[], query: JobQuery): JobPage | QueryProblem {
   const counts: Record<string, number> = {};
   for (const status of STATUS_FILTERS) counts[status] = 0;
-  const matching: JobState[] = [];
+  const matching: Sortable[] = [];
   for (const job of jobs) {
     const key = statusKey(job);
     counts[key] = (counts[key] ?? 0) + 1;
-    if (query.status === undefined || key === query.status) matching.push(job);
+    if (query.status === undefined || key === query.status) matching.push(sortable(job));
   }
   const pages = Math.max(1, Math.ceil(matching.length / query.pageSize));
   if (query.page > pages) {
@@ -147,10 +160,10 @@ export function selectJobs(jobs: readonly JobState[], query: JobQuery): JobPage 
       message: `page: ${query.page} is past the last page (${pages})`,
     };
   }
-  matching.sort(compareJobs);
+  matching.sort(compare);
   const start = (query.page - 1) * query.pageSize;
   return {
-    jobs: matching.slice(start, start + query.pageSize),
+    jobs: matching.slice(start, start + query.pageSize).map((entry) => entry.job),
     total: matching.length,
     page: query.page,
     pageSize: query.pageSize,

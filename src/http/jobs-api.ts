@@ -58,25 +58,26 @@ export function jobView(
       : record && record.kind === job.errorKind
         ? { ...record, at: new Date(record.at).toISOString() }
         : { kind: job.errorKind };
-  const view: Record<string, unknown> = {
+  const view: { -readonly [K in keyof JobView]: JobView[K] } = {
     groupId: job.groupId,
     clusterName: job.clusterName,
     restoreId: job.restoreId,
     api: job.api,
     status: job.status,
-    rawStatus: job.status === "UNKNOWN" ? job.rawStatus : undefined,
-    scheduledAt: iso(job.info?.scheduledAt),
-    finishedAt: iso(job.info?.finishedAt),
-    lastTransitionAt: iso(job.lastTransitionAt),
-    lastSuccessAt: iso(job.lastSuccessAt),
-    lastSuccessAgeSeconds:
-      job.lastSuccessAt === undefined
-        ? undefined
-        : Math.max(0, Math.round((now - job.lastSuccessAt) / 1000)),
-    error,
   };
-  for (const key of Object.keys(view)) if (view[key] === undefined) delete view[key];
-  return view as unknown as JobView;
+  if (job.status === "UNKNOWN" && job.rawStatus !== undefined) view.rawStatus = job.rawStatus;
+  const scheduledAt = iso(job.info?.scheduledAt);
+  if (scheduledAt !== undefined) view.scheduledAt = scheduledAt;
+  const finishedAt = iso(job.info?.finishedAt);
+  if (finishedAt !== undefined) view.finishedAt = finishedAt;
+  const lastTransitionAt = iso(job.lastTransitionAt);
+  if (lastTransitionAt !== undefined) view.lastTransitionAt = lastTransitionAt;
+  if (job.lastSuccessAt !== undefined) {
+    view.lastSuccessAt = new Date(job.lastSuccessAt).toISOString();
+    view.lastSuccessAgeSeconds = Math.max(0, Math.round((now - job.lastSuccessAt) / 1000));
+  }
+  if (error !== undefined) view.error = error;
+  return view;
 }
 
 /** The plain-text answer for a refused query. */
