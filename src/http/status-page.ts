@@ -5,7 +5,7 @@
  * to /metrics, /healthz and /readyz. Every value goes through `markup`, which escapes it.
  */
 import { ALL_STATUSES } from "../atlas/model.js";
-import { markup, type SafeHtml } from "./html.js";
+import { markup, SafeHtml } from "./html.js";
 import {
   NOT_SEEN,
   parseJobQuery,
@@ -36,15 +36,18 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "referrer-policy": "no-referrer",
 };
 
-const STYLE = `
+/** The page's style sheet: a constant of this file, so it is markup as it stands. */
+const STYLE = new SafeHtml(`
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2125;background:#fff}
 h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.4em 0 .4em}
 nav a,.filters a{margin-right:.9em}
-.meta{color:#555}
+.meta,.project{color:#555}
+.project{font-size:.8em}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid #ddd;vertical-align:top}
+td>code,td>time{white-space:nowrap}
 th{background:#f3f4f6}
-.status{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600}
+.status{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600;white-space:nowrap}
 .status-FAILED{background:#c62828;color:#fff}
 .status-RUNNING{background:#1565c0;color:#fff}
 .status-QUEUED,.status-PENDING{background:#e3e7ee;color:#1d2125}
@@ -52,10 +55,11 @@ th{background:#f3f4f6}
 .status-UNKNOWN{background:#ef6c00;color:#fff}
 .status-NOT_SEEN{color:#555;border:1px dashed #999}
 tr.failed td{background:#fdecea}
-.error{color:#b71c1c}
+.error{color:#b71c1c;overflow-wrap:break-word}
+td:last-child{min-width:14em}
 .filters .current{font-weight:700}
 .none{color:#555;font-style:italic}
-`;
+`);
 
 /** "2026-12-02 11:00:00Z", or nothing. */
 function time(ms: number | undefined): string {
@@ -64,6 +68,12 @@ function time(ms: number | undefined): string {
     .toISOString()
     .replace("T", " ")
     .replace(/\.\d{3}Z$/, "Z");
+}
+
+/** A time in a table cell, kept on one line. */
+function timeCell(ms: number | undefined): SafeHtml {
+  if (ms === undefined) return markup``;
+  return markup`<time datetime="${new Date(ms).toISOString()}">${time(ms)}</time>`;
 }
 
 function parsed(iso: string | undefined): number | undefined {
@@ -99,13 +109,12 @@ function jobRow(view: JobView, now: number): SafeHtml {
   const age =
     success === undefined ? markup`<span class="none">never</span>` : ago((now - success) / 1000);
   return markup`<tr class="${view.status === "FAILED" ? "failed" : ""}">\
-<td><code>${view.groupId}</code></td>\
-<td>${view.clusterName}</td>\
+<td>${view.clusterName}<div class="project">project <code>${view.groupId}</code></div></td>\
 <td><code>${view.restoreId}</code></td>\
 <td>${view.api}</td>\
 <td>${statusBadge(view.status, view.rawStatus)}</td>\
-<td>${time(parsed(view.scheduledAt))}</td>\
-<td>${time(parsed(view.finishedAt))}</td>\
+<td>${timeCell(parsed(view.scheduledAt))}</td>\
+<td>${timeCell(parsed(view.finishedAt))}</td>\
 <td>${age}</td>\
 <td>${errorCell(view)}</td></tr>
 `;
@@ -192,7 +201,7 @@ function reloadSection(reload: ReloadSnapshot | undefined, now: number): SafeHtm
 }
 
 function jobsTable(views: readonly JobView[], now: number): SafeHtml {
-  return markup`<table><thead><tr><th>Project</th><th>Cluster</th><th>Restore id</th><th>API</th>\
+  return markup`<table><thead><tr><th>Cluster</th><th>Restore id</th><th>API</th>\
 <th>Status</th><th>Scheduled</th><th>Finished</th><th>Last poll succeeded</th><th>Last error</th>\
 </tr></thead>
 <tbody>

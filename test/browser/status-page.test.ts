@@ -146,7 +146,7 @@ describe("the status page, as a person sees it", () => {
     await page.goto(`${base}/`);
     expect(await page.title()).toBe("atlas-restore-watch");
     expect(await rowText(page, FAILED)).toMatch(
-      new RegExp(`^${GROUP} \\| Cluster0 \\| ${FAILED} \\| tenant \\| RUNNING \\|`),
+      new RegExp(`^Cluster0\\nproject ${GROUP} \\| ${FAILED} \\| tenant \\| RUNNING \\|`),
     );
 
     // The page reloads itself: no navigation from here on.
@@ -158,15 +158,15 @@ describe("the status page, as a person sees it", () => {
       20_000,
     );
 
-    const rows = await page.locator("#jobs tbody tr td:nth-child(3)").allInnerTexts();
+    const rows = await page.locator("#jobs tbody tr td:nth-child(2)").allInnerTexts();
     expect(rows.map((r) => r.trim())).toEqual([FAILED, RUNNING, MISSING, COMPLETED]);
     expect(await rowText(page, MISSING)).toBe(
-      `${GROUP} | Cluster1 | ${MISSING} | tenant | not seen yet |  |  | never | ` +
+      `Cluster1\nproject ${GROUP} | ${MISSING} | tenant | not seen yet |  |  | never | ` +
         "http_404_CLUSTER_NOT_FOUND HTTP 404 CLUSTER_NOT_FOUND: No cluster with this name exists.",
     );
     expect(await rowText(page, FAILED)).toMatch(
       new RegExp(
-        `^${GROUP} \\| Cluster0 \\| ${FAILED} \\| tenant \\| FAILED \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d+ s ago \\| $`,
+        `^Cluster0\\nproject ${GROUP} \\| ${FAILED} \\| tenant \\| FAILED \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d+ s ago \\| $`,
       ),
     );
     const badge = page.locator("#jobs tbody tr", { hasText: FAILED }).locator(".status");
@@ -200,7 +200,7 @@ describe("the status page, as a person sees it", () => {
     await page.locator(".filters a", { hasText: "FAILED (1)" }).click();
     expect(new URL(page.url()).search).toBe("?status=FAILED");
     expect(
-      (await page.locator("#jobs tbody tr td:nth-child(3)").allInnerTexts()).map((r) => r.trim()),
+      (await page.locator("#jobs tbody tr td:nth-child(2)").allInnerTexts()).map((r) => r.trim()),
     ).toEqual([FAILED]);
     await page.goBack();
     await page.screenshot({ path: join(OUTPUT, "status-page.png"), fullPage: true });

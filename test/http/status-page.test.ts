@@ -72,7 +72,7 @@ async function get(url: string, method: "GET" | "HEAD" | "POST" = "GET") {
 function rowIds(body: string): string[] {
   return [
     ...body.matchAll(
-      /<tr class="[^"]*"><td><code>[0-9a-f]{24}<\/code><\/td><td>[^<]*<\/td><td><code>([0-9a-f]{24})/g,
+      /<tr class="[^"]*"><td>[^<]*<div class="project">project <code>[0-9a-f]{24}<\/code><\/div><\/td><td><code>([0-9a-f]{24})/g,
     ),
   ].map((m) => m[1] ?? "");
 }
@@ -122,9 +122,11 @@ describe("GET /", () => {
     expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
     expect(res.headers["content-security-policy"]).toContain("default-src 'none'");
     expect(res.body).toContain('<meta http-equiv="refresh" content="5">');
+    // The style sheet is the page's own constant: served as written, not escaped.
+    expect(res.body).toContain("td>code,td>time{white-space:nowrap}");
     expect(res.body).toContain("<title>atlas-restore-watch (1 failed)</title>");
     expect(res.body).toContain(
-      `<tr class="failed"><td><code>${GROUP}</code></td><td>Cluster1</td><td><code>${id(1)}</code></td><td>tenant</td><td><span class="status status-FAILED">FAILED</span></td><td>2026-12-02 11:00:00Z</td><td>2026-12-02 11:05:30Z</td><td>12 s ago</td><td></td></tr>`,
+      `<tr class="failed"><td>Cluster1<div class="project">project <code>${GROUP}</code></div></td><td><code>${id(1)}</code></td><td>tenant</td><td><span class="status status-FAILED">FAILED</span></td><td><time datetime="2026-12-02T11:00:00.000Z">2026-12-02 11:00:00Z</time></td><td><time datetime="2026-12-02T11:05:30.000Z">2026-12-02 11:05:30Z</time></td><td>12 s ago</td><td></td></tr>`,
     );
     expect(res.body).toContain(
       '<span class="error"><code>http_404_CLUSTER_NOT_FOUND</code> HTTP 404 CLUSTER_NOT_FOUND: No cluster named Cluster2 exists in group.</span>',
