@@ -18,6 +18,7 @@ import type {
   ReloadSnapshot,
   StatusSnapshot,
   TransitionRecord,
+  WatchedCluster,
   WatchedItem,
   WatchedSnapshot,
 } from "./status-snapshot.js";
@@ -179,6 +180,14 @@ function itemList(items: readonly WatchedItem[]): SafeHtml {
   )}`;
 }
 
+function clusterList(clusters: readonly WatchedCluster[]): SafeHtml {
+  if (clusters.length === 0) return markup`<span class="none">none</span>`;
+  return markup`${clusters.map(
+    (cluster, index) =>
+      markup`${index > 0 ? ", " : ""}${cluster.name}${cluster.api !== undefined ? ` (${cluster.api})` : ""} in <code>${cluster.groupId}</code>`,
+  )}`;
+}
+
 function watchedSection(watched: WatchedSnapshot | undefined, now: number): SafeHtml {
   if (!watched) return markup`<p class="none">nothing watched by discovery</p>`;
   const last =
@@ -187,7 +196,7 @@ function watchedSection(watched: WatchedSnapshot | undefined, now: number): Safe
       : "";
   return markup`<ul><li>Organizations: ${itemList(watched.organizations)}</li>\
 <li>Projects: ${itemList(watched.projects)}</li>\
-<li>Clusters: ${itemList(watched.clusters)}</li></ul>${last}`;
+<li>Clusters: ${clusterList(watched.clusters)}</li></ul>${last}`;
 }
 
 function reloadSection(reload: ReloadSnapshot | undefined, now: number): SafeHtml {

@@ -39,12 +39,18 @@ export interface WatchedItem {
   readonly name?: string;
 }
 
+/** One watched cluster: its project, its name and, when known, the family its restores use. */
+export interface WatchedCluster {
+  readonly groupId: string;
+  readonly name: string;
+  readonly api?: ApiFamily;
+}
+
 /** What discovery watches; filled once discovery exists (see the README). */
 export interface WatchedSnapshot {
   readonly organizations: readonly WatchedItem[];
   readonly projects: readonly WatchedItem[];
-  /** `id` is the project id, `name` the cluster's name. */
-  readonly clusters: readonly (WatchedItem & { readonly api?: ApiFamily })[];
+  readonly clusters: readonly WatchedCluster[];
   /** Epoch milliseconds of the last successful discovery. */
   readonly lastSuccessAt?: number;
 }

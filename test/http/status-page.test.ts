@@ -166,7 +166,11 @@ describe("GET /", () => {
             to: "UNKNOWN",
           },
         ],
-        watched: { organizations: [{ id: HOSTILE, name: HOSTILE }], projects: [], clusters: [] },
+        watched: {
+          organizations: [{ id: HOSTILE, name: HOSTILE }],
+          projects: [],
+          clusters: [{ groupId: GROUP, name: HOSTILE }],
+        },
         lastReload: { at: NOW, successful: false, problem: HOSTILE },
       }),
     );
@@ -174,8 +178,9 @@ describe("GET /", () => {
     const escaped = escapeHtml(HOSTILE);
     expect(body).not.toContain("<script>window");
     expect(body).not.toContain("<img");
-    // Cluster cell, raw status, error detail, transition, watched organization (twice), reload problem.
-    expect(body.split(escaped).length - 1).toBe(7);
+    // Cluster cell, raw status, error detail, transition, watched organization (twice) and
+    // cluster, reload problem.
+    expect(body.split(escaped).length - 1).toBe(8);
   });
 
   it("puts failed, then running jobs first, then queued, pending, unknown, not seen, completed", async () => {
@@ -270,7 +275,10 @@ describe("GET /", () => {
         watched: {
           organizations: [{ id: "5f0000000000000000000001", name: "Acme" }],
           projects: [{ id: GROUP }],
-          clusters: [],
+          clusters: [
+            { groupId: GROUP, name: "Cluster0", api: "flex" },
+            { groupId: GROUP, name: "Cluster1" },
+          ],
           lastSuccessAt: NOW - 30_000,
         },
         lastReload: { at: NOW - 60_000, successful: true },
@@ -278,7 +286,7 @@ describe("GET /", () => {
     );
     const { body } = await get(`${base}/`);
     expect(body).toContain(
-      `<ul><li>Organizations: Acme <code>5f0000000000000000000001</code></li><li>Projects: <code>${GROUP}</code></li><li>Clusters: <span class="none">none</span></li></ul>`,
+      `<ul><li>Organizations: Acme <code>5f0000000000000000000001</code></li><li>Projects: <code>${GROUP}</code></li><li>Clusters: Cluster0 (flex) in <code>${GROUP}</code>, Cluster1 in <code>${GROUP}</code></li></ul>`,
     );
     expect(body).toContain("Last discovery 30 s ago (2026-12-02 11:59:30Z).");
     expect(body).toContain(
