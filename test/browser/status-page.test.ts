@@ -6,7 +6,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Locator, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSim, API_KEY, GROUP, id, waitFor } from "../support/fixtures.js";
 import { spawnDaemon, writeConfig, type DaemonProcess } from "../support/daemon-process.js";
@@ -60,22 +60,65 @@ async function stop(running: Running | undefined): Promise<void> {
   await rm(running.dir, { recursive: true, force: true });
 }
 
-/** The visible text of the row of `restoreId`, cells separated by " | ". */
-async function rowText(page: Page, restoreId: string): Promise<string> {
-  const cells = await page
-    .locator("#jobs tbody tr", { hasText: restoreId })
-    .locator("td")
-    .allInnerTexts();
-  return cells.map((cell) => cell.trim()).join(" | ");
+/** What a person sees on the status page, read in one go (see `readPage`). */
+interface Seen {
+  readonly title: string;
+  /** Each job row: its cells' visible text, and the status badge's painted colour. */
+  readonly rows: readonly { readonly cells: readonly string[]; readonly badge: string }[];
+  readonly transitions: readonly string[];
+  readonly watched: string;
+  readonly reload: string;
+  /** Set only if a script planted by hostile text ran. */
+  readonly pwned: string;
+  /** Elements that hostile text could have made. */
+  readonly planted: number;
 }
 
-/** The computed background colour of the element, as the browser paints it. */
-function background(locator: Locator): Promise<string> {
-  // Runs in the page; the tests compile without the DOM's types, hence the cast.
-  type Window = { getComputedStyle(element: unknown): { backgroundColor: string } };
-  return locator.evaluate(
-    (element) => (globalThis as unknown as Window).getComputedStyle(element).backgroundColor,
+/**
+ * Reads the page in one evaluation, a single task in the page, so that its own reload every
+ * few seconds cannot fall between two reads; a read that meets a reload is tried again.
+ */
+const READ = `(() => {
+  const text = (element) => (element ? element.innerText.trim() : "");
+  return {
+    title: document.title,
+    rows: [...document.querySelectorAll("#jobs tbody tr")].map((row) => ({
+      cells: [...row.querySelectorAll("td")].map(text),
+      badge: getComputedStyle(row.querySelector(".status")).backgroundColor,
+    })),
+    transitions: [...document.querySelectorAll("#transitions li")].map(text),
+    watched: text(document.querySelector("#watched")),
+    reload: text(document.querySelector("#reload")),
+    pwned: typeof window.__pwned,
+    planted: document.querySelectorAll("script, img, [onerror]").length,
+  };
+})()`;
+
+/** What the page shows once `accept` takes it, read until then (or 20 s). */
+function readPage(page: Page, accept: (seen: Seen) => boolean = () => true): Promise<Seen> {
+  return waitFor(
+    async () => {
+      try {
+        const seen = (await page.evaluate(READ)) as Seen;
+        return accept(seen) ? seen : undefined;
+      } catch {
+        return undefined; // the page was reloading
+      }
+    },
+    "the status page",
+    20_000,
   );
+}
+
+/** A row as text: its cells joined by " | ". */
+function rowText(seen: Seen, restoreId: string): string {
+  const row = seen.rows.find((r) => r.cells[1] === restoreId);
+  return row ? row.cells.join(" | ") : `no row for ${restoreId}`;
+}
+
+/** The painted background of a row's status badge. */
+function badge(seen: Seen, restoreId: string): string | undefined {
+  return seen.rows.find((r) => r.cells[1] === restoreId)?.badge;
 }
 
 let browser: Browser;
@@ -138,45 +181,44 @@ describe("the status page, as a person sees it", () => {
 
   it("shows every job, then refreshes itself to show the failure in red, first, and in the transitions", async () => {
     const { daemon, base, sim } = world!;
-    await daemon.waitForLine(
-      (l) => l.event === "restore_transition" && l.restoreId === COMPLETED,
-      "first sightings",
-    );
+    for (const restoreId of [FAILED, RUNNING, COMPLETED]) {
+      await daemon.waitForLine(
+        (l) => l.event === "restore_transition" && l.restoreId === restoreId,
+        `the first sighting of ${restoreId}`,
+      );
+    }
     const page = await browser.context.newPage();
     await page.goto(`${base}/`);
-    expect(await page.title()).toBe("atlas-restore-watch");
-    expect(await rowText(page, FAILED)).toMatch(
+    const before = await readPage(page);
+    expect(before.title).toBe("atlas-restore-watch");
+    expect(rowText(before, FAILED)).toMatch(
       new RegExp(`^Cluster0\\nproject ${GROUP} \\| ${FAILED} \\| tenant \\| RUNNING \\|`),
     );
 
     // The page reloads itself: no navigation from here on.
     sim.advance(10);
+    // A cycle under way may see one job before the advance and the other after it.
     await daemon.waitForLine((l) => l.to === "FAILED", "the FAILED transition");
-    await waitFor(
-      async () => ((await page.title()) === "atlas-restore-watch (1 failed)" ? true : undefined),
-      "the page to refresh itself",
-      20_000,
+    await daemon.waitForLine((l) => l.to === "COMPLETED", "the COMPLETED transition");
+    const seen = await readPage(
+      page,
+      (s) => s.title === "atlas-restore-watch (1 failed)" && s.transitions.length === 5,
     );
 
-    const rows = await page.locator("#jobs tbody tr td:nth-child(2)").allInnerTexts();
-    expect(rows.map((r) => r.trim())).toEqual([FAILED, RUNNING, MISSING, COMPLETED]);
-    expect(await rowText(page, MISSING)).toBe(
+    expect(seen.rows.map((row) => row.cells[1])).toEqual([FAILED, RUNNING, MISSING, COMPLETED]);
+    expect(rowText(seen, MISSING)).toBe(
       `Cluster1\nproject ${GROUP} | ${MISSING} | tenant | not seen yet |  |  | never | ` +
         "http_404_CLUSTER_NOT_FOUND HTTP 404 CLUSTER_NOT_FOUND: No cluster with this name exists.",
     );
-    expect(await rowText(page, FAILED)).toMatch(
+    expect(rowText(seen, FAILED)).toMatch(
       new RegExp(
         `^Cluster0\\nproject ${GROUP} \\| ${FAILED} \\| tenant \\| FAILED \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\| \\d+ s ago \\| $`,
       ),
     );
-    const badge = page.locator("#jobs tbody tr", { hasText: FAILED }).locator(".status");
-    expect(await background(badge)).toBe("rgb(198, 40, 40)");
-    const running = page.locator("#jobs tbody tr", { hasText: RUNNING }).locator(".status");
-    expect(await background(running)).toBe("rgb(21, 101, 192)");
+    expect(badge(seen, FAILED)).toBe("rgb(198, 40, 40)");
+    expect(badge(seen, RUNNING)).toBe("rgb(21, 101, 192)");
 
-    const transitions = (await page.locator("#transitions li").allInnerTexts()).map((t) =>
-      t.replace(/^\d+ s ago /, ""),
-    );
+    const transitions = seen.transitions.map((t) => t.replace(/^\d+ s ago /, ""));
     expect(transitions.slice(0, 2).sort()).toEqual(
       [
         `Flex0 ${COMPLETED} (flex): RUNNING → COMPLETED`,
@@ -190,8 +232,8 @@ describe("the status page, as a person sees it", () => {
         `Flex0 ${COMPLETED} (flex): first seen → RUNNING`,
       ].sort(),
     );
-    expect(await page.locator("#watched").innerText()).toContain("nothing watched by discovery");
-    expect(await page.locator("#reload").innerText()).toContain("not reloaded since start");
+    expect(seen.watched).toBe("Watched\n\nnothing watched by discovery");
+    expect(seen.reload).toBe("Configuration\n\nnot reloaded since start");
 
     // The links lead where they say.
     await page.locator("nav a", { hasText: "/readyz" }).click();
@@ -199,9 +241,7 @@ describe("the status page, as a person sees it", () => {
     await page.goBack();
     await page.locator(".filters a", { hasText: "FAILED (1)" }).click();
     expect(new URL(page.url()).search).toBe("?status=FAILED");
-    expect(
-      (await page.locator("#jobs tbody tr td:nth-child(2)").allInnerTexts()).map((r) => r.trim()),
-    ).toEqual([FAILED]);
+    expect((await readPage(page)).rows.map((row) => row.cells[1])).toEqual([FAILED]);
     await page.goBack();
     await page.screenshot({ path: join(OUTPUT, "status-page.png"), fullPage: true });
     await page.close();
@@ -259,14 +299,13 @@ describe("hostile text from Atlas", () => {
     page.on("console", (message) => messages.push(`${message.type()}: ${message.text()}`));
     page.on("pageerror", (error) => messages.push(`pageerror: ${error.message}`));
     await page.goto(`${base}/`);
-    expect(await rowText(page, id(51))).toContain(`| ${HOSTILE_STATUS} |`);
-    expect(await rowText(page, id(52))).toContain(
+    const seen = await readPage(page);
+    expect(rowText(seen, id(51))).toContain(`| ${HOSTILE_STATUS} |`);
+    expect(rowText(seen, id(52))).toContain(
       `http_404_CLUSTER_NOT_FOUND HTTP 404 CLUSTER_NOT_FOUND: ${HOSTILE_DETAIL}`,
     );
-    expect(await page.evaluate("typeof window.__pwned")).toBe("undefined");
-    expect(await page.evaluate("document.querySelectorAll('script, img, [onerror]').length")).toBe(
-      0,
-    );
+    expect(seen.pwned).toBe("undefined");
+    expect(seen.planted).toBe(0);
     expect(dialogs).toEqual([]);
     // Escaping failed would show as a Content-Security-Policy refusal here.
     expect(messages).toEqual([]);
