@@ -14,7 +14,7 @@ import type { Simulator } from "../../src/simulator/index.js";
 import { launchChromium, type Browser } from "./chromium.js";
 
 /** Where the screenshots go: the tests' output, ignored by git. */
-export const OUTPUT = fileURLToPath(new URL("../../test-output/browser/", import.meta.url));
+const OUTPUT = fileURLToPath(new URL("../../test-output/browser/", import.meta.url));
 
 const FAILED = id(41); // RUNNING, then FAILED once the test advances the simulator
 const RUNNING = id(42);
