@@ -317,6 +317,16 @@ describe("GET /", () => {
       400,
       'status: "<script>" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, UNKNOWN, NOT_SEEN\n',
     ],
+    [
+      "/?status=%E0%A4%A",
+      400,
+      'status: "\ufffd%A" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, UNKNOWN, NOT_SEEN\n',
+    ],
+    [
+      `/api/jobs?status=${"F".repeat(100)}`,
+      400,
+      `status: "${"F".repeat(40)}…" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, UNKNOWN, NOT_SEEN\n`,
+    ],
   ])("answers %s with %i and says why in plain text", async (path, status, message) => {
     const base = await serve(snapshot({ jobs: [job(1, "FAILED")] }));
     const res = await get(`${base}${path}`);
