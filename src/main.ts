@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The command line: reads the configuration, then runs the daemon until SIGTERM or SIGINT, or
- * with `wait` first, waits for restore jobs and exits with their outcome. The only module that
+ * The command line: reads the configuration, then runs the daemon until SIGTERM or SIGINT (SIGHUP
+ * reloads the configuration), or with `wait` first, waits for restore jobs and exits with their
+ * outcome. The only module that
  * touches the process: arguments, environment, signals and the exit code. A user mistake ends
  * with a clear message and exit 64 (EX_USAGE) or 78 (EX_CONFIG), never a stack trace.
  */
@@ -44,14 +45,16 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  let settings;
-  try {
-    loadDotenv({ cwd: process.cwd(), env: process.env });
-    settings = await loadSettings({
+  const load = () =>
+    loadSettings({
       ...(args.config !== undefined ? { configPath: args.config } : {}),
       env: process.env,
       cwd: process.cwd(),
     });
+  let settings;
+  try {
+    loadDotenv({ cwd: process.cwd(), env: process.env });
+    settings = await load();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`atlas-restore-watch: ${error.message}\n`);
@@ -65,13 +68,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const stdout = stdoutDestination();
   const logger = createLogger(settings.logLevel, stdout);
-  return run(new Daemon(settings, { logger, holdLines: stdout.hold }), logger);
+  return run(new Daemon(settings, { logger, holdLines: stdout.hold, loadSettings: load }), logger);
 }
 
 /** What SIGTERM and SIGINT do: until the daemon exists there is nothing to save, so exit. */
 let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(0);
 process.on("SIGTERM", (signal) => onSignal(signal));
 process.on("SIGINT", (signal) => onSignal(signal));
+/** What SIGHUP does: nothing until the daemon runs, then a reload (it logs its own outcome). */
+let onHangup: () => void = () => undefined;
+process.on("SIGHUP", () => onHangup());
 
 /** `wait`: the command line, then the environment, then the wait itself. */
 async function wait(argv: readonly string[]): Promise<number> {
@@ -132,6 +138,9 @@ async function run(daemon: Daemon, logger: Logger): Promise<number> {
   const exited = new Promise<number>((resolve) => {
     onSignal = (signal) => resolve(stop(signal));
   });
+  onHangup = () => {
+    if (!stopping) void daemon.reload();
+  };
   try {
     await daemon.start();
   } catch (error) {

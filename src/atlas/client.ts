@@ -1,21 +1,35 @@
 /**
- * The Atlas client: reads restore jobs from either endpoint family, authenticates through an
+ * The Atlas client: reads restore jobs from either endpoint family and the listings that
+ * discover them (an organization's projects, a project's Flex clusters), authenticates through an
  * Authenticator, and turns every answer into a RestoreJob or a typed error. It never retries
  * except once after a 401 when fresh credentials can help; pacing and retries belong to the poller.
  */
 import type { Authenticator } from "./auth.js";
-import { decodePage, decodeRestoreJob } from "./decode.js";
+import {
+  decodeFlexCluster,
+  decodePage,
+  decodeProject,
+  decodeRestoreJob,
+  type FlexClusterSummary,
+  type ProjectSummary,
+} from "./decode.js";
 import {
   FLEX_MAX_ITEMS_PER_PAGE,
+  LISTING_MEDIA_TYPES,
+  MAX_ITEMS_PER_PAGE,
   MEDIA_TYPES,
+  flexClustersPath,
+  orgProjectsPath,
   restoreJobPath,
   restoreJobsPath,
+  type Listing,
 } from "./endpoints.js";
 import { AtlasDecodeError, AtlasHttpError, type AtlasErrorContext } from "./errors.js";
 import { headerValue, parseNonNegativeInt, parseRetryAfter } from "./headers.js";
 import type { ApiFamily, JobRef, RestoreJob } from "./model.js";
 import {
   send,
+  type RequestApi,
   type RequestObserver,
   type SendRequest,
   type SendResponse,
@@ -39,6 +53,16 @@ export interface AtlasClientOptions {
 const MAX_PAGES = 200;
 
 const JSON_CONTENT_TYPE = /^application\/(?:json|vnd\.atlas\.[\w.-]+\+json)\s*(?:;|$)/i;
+
+/** What a paged read of a cluster's Flex restore jobs returned. */
+export interface RestoreJobPages {
+  /** The jobs of the pages read, newest first as Atlas lists them. */
+  readonly jobs: readonly RestoreJob[];
+  /** Pages requested. */
+  readonly pages: number;
+  /** True when the last page read was the last one (a short page). */
+  readonly complete: boolean;
+}
 
 /** Marks an answer that is retried with fresh credentials. */
 const RETRY = Symbol("retry");
@@ -112,11 +136,115 @@ export class AtlasClient {
   }
 
   /**
+   * Reads a cluster's Flex restore jobs page by page (500 a page, newest first), and reads the
+   * next page only while the last one was full and `wantMore` says that the next may hold
+   * something needed. It stops on a short page, never on `totalCount` (an estimate).
+   */
+  async listFlexRestoreJobPages(
+    groupId: string,
+    clusterName: string,
+    wantMore: (page: readonly RestoreJob[]) => boolean,
+    signal?: AbortSignal,
+  ): Promise<RestoreJobPages> {
+    const path = restoreJobsPath("flex", groupId, clusterName);
+    const context = { operation: "list flex restore jobs", target: path };
+    const jobs: RestoreJob[] = [];
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const query = { pageNum: String(page), itemsPerPage: String(FLEX_MAX_ITEMS_PER_PAGE) };
+      const items = await this.#get(
+        { api: "flex", accept: MEDIA_TYPES.flex },
+        groupId,
+        path,
+        query,
+        context,
+        signal,
+        (body) =>
+          this.#decodeItems(body, context, jobs.length, (item) => {
+            const job = decodeRestoreJob("flex", item);
+            return job.ok ? { ok: true, value: job.job } : job;
+          }),
+      );
+      jobs.push(...items);
+      if (items.length < FLEX_MAX_ITEMS_PER_PAGE) return { jobs, pages: page, complete: true };
+      if (!wantMore(items)) return { jobs, pages: page, complete: false };
+    }
+    throw new AtlasDecodeError([`more than ${MAX_PAGES} pages`], context);
+  }
+
+  /** Reads every project of an organization (needs Organization Member). */
+  listOrgProjects(orgId: string, signal?: AbortSignal): Promise<ProjectSummary[]> {
+    return this.#listAll("projects", orgId, orgProjectsPath(orgId), decodeProject, signal);
+  }
+
+  /** Reads every Flex cluster of a project (needs Project Read Only). */
+  listFlexClusters(groupId: string, signal?: AbortSignal): Promise<FlexClusterSummary[]> {
+    return this.#listAll(
+      "flexClusters",
+      groupId,
+      flexClustersPath(groupId),
+      decodeFlexCluster,
+      signal,
+    );
+  }
+
+  /** Reads every page of a discovery listing, 500 items a page, until a short page. */
+  async #listAll<T>(
+    listing: Listing,
+    ownerId: string,
+    path: string,
+    decodeItem: (
+      item: unknown,
+    ) => { ok: true; value: T } | { ok: false; problems: readonly string[] },
+    signal: AbortSignal | undefined,
+  ): Promise<T[]> {
+    const context = { operation: `list ${listing}`, target: path };
+    const all: T[] = [];
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const query = { pageNum: String(page), itemsPerPage: String(MAX_ITEMS_PER_PAGE) };
+      const items = await this.#get(
+        { api: listing, accept: LISTING_MEDIA_TYPES[listing] },
+        ownerId,
+        path,
+        query,
+        context,
+        signal,
+        (body) => this.#decodeItems(body, context, all.length, decodeItem),
+      );
+      all.push(...items);
+      if (items.length < MAX_ITEMS_PER_PAGE) return all;
+    }
+    throw new AtlasDecodeError([`more than ${MAX_PAGES} pages`], context);
+  }
+
+  /** Decodes a list envelope and each of its items; a bad item fails the page. */
+  #decodeItems<T>(
+    body: unknown,
+    context: Omit<AtlasErrorContext, "cause">,
+    offset: number,
+    decodeItem: (
+      item: unknown,
+    ) => { ok: true; value: T } | { ok: false; problems: readonly string[] },
+  ): T[] {
+    const page = decodePage(body);
+    if (!page.ok) throw new AtlasDecodeError(page.problems, context);
+    return page.results.map((item, index) => {
+      const decoded = decodeItem(item);
+      if (!decoded.ok) {
+        throw new AtlasDecodeError(
+          decoded.problems.map((p) => `results[${offset + index}].${p}`),
+          context,
+        );
+      }
+      return decoded.value;
+    });
+  }
+
+  /**
    * GETs a JSON document and decodes it with `decode`, retrying once after a 401 when the
    * authenticator can get fresh credentials. Errors are counted as the metrics see them.
    */
   async #get<T>(
-    api: ApiFamily,
+    api: ApiFamily | { readonly api: RequestApi; readonly accept: string },
     groupId: string,
     path: string,
     query: Record<string, string> | undefined,
@@ -125,14 +253,15 @@ export class AtlasClient {
     decode: (body: unknown) => T,
   ): Promise<T> {
     const { authenticator } = this.#options;
+    const target = typeof api === "string" ? { api, accept: MEDIA_TYPES[api] } : api;
     for (let attempt = 0; ; attempt++) {
       const authHeaders = await authenticator.headers(signal);
       const request: SendRequest = {
         method: "GET",
         path,
         ...(query ? { query } : {}),
-        headers: { accept: MEDIA_TYPES[api], ...authHeaders },
-        api,
+        headers: { accept: target.accept, ...authHeaders },
+        api: target.api,
         operation: context.operation,
         groupId,
         signal,

@@ -111,3 +111,37 @@ export function decodePage(body: unknown): DecodedPage {
     hasNext: (parsed.data.links ?? []).some((link) => link.rel === "next"),
   };
 }
+
+/** A project as discovery needs it: its id (Atlas's `Group`; the other fields are not read). */
+export interface ProjectSummary {
+  readonly id: string;
+  readonly name?: string;
+}
+
+/** A Flex cluster as discovery needs it: its name (`FlexClusterDescription20241113`). */
+export interface FlexClusterSummary {
+  readonly name: string;
+}
+
+// Strict on what discovery decides on (ids and names), blind to every other field.
+const projectSchema = z.object({ id: objectId, name: z.string().optional().catch(undefined) });
+const flexClusterSchema = z.object({ name });
+
+/** Decodes one item of an organization's project list. */
+export function decodeProject(
+  item: unknown,
+): { ok: true; value: ProjectSummary } | { ok: false; problems: readonly string[] } {
+  const parsed = projectSchema.safeParse(item);
+  if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
+  const { id, name: projectName } = parsed.data;
+  return { ok: true, value: projectName === undefined ? { id } : { id, name: projectName } };
+}
+
+/** Decodes one item of a project's Flex cluster list. */
+export function decodeFlexCluster(
+  item: unknown,
+): { ok: true; value: FlexClusterSummary } | { ok: false; problems: readonly string[] } {
+  const parsed = flexClusterSchema.safeParse(item);
+  if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
+  return { ok: true, value: { name: parsed.data.name } };
+}

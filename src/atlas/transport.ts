@@ -25,8 +25,11 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, headersMs: 30_000
 /** Largest response body accepted; a restore job is about 1 KiB, a page of 500 about 500 KiB. */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-/** Which remote API a request went to, as the `api` label of the request metrics. */
-export type RequestApi = "tenant" | "flex" | "oauth";
+/**
+ * Which remote API a request went to, as the `api` label of the request metrics: a restore-job
+ * family, a discovery listing (`projects`, `flexClusters`) or the token endpoint.
+ */
+export type RequestApi = "tenant" | "flex" | "projects" | "flexClusters" | "oauth";
 
 /** One finished request (or attempt), as the metrics see it. */
 export interface RequestObservation {
@@ -34,7 +37,7 @@ export interface RequestObservation {
   /** An HTTP status, or `timeout`, `network`, `decode`. */
   readonly code: string;
   readonly durationSeconds: number;
-  /** The project the request was about, for per-project rate limits. */
+  /** The project (or, for `projects`, the organization) the request was about, for rate limits. */
   readonly groupId?: string;
   /** Response headers, when a response arrived. */
   readonly headers?: Readonly<Record<string, string | string[] | undefined>>;

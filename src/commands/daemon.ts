@@ -1,7 +1,7 @@
 /**
- * Wires the daemon together: Atlas client, poller, scheduler, metrics and the HTTP server. Every
- * IO dependency can be replaced (tests pass their own clock, logger, store or dispatcher); only
- * main.ts touches the process itself.
+ * Wires the daemon together: Atlas client, discovery, poller, scheduler, metrics and the HTTP
+ * server, and reloads the configuration on demand. Every IO dependency can be replaced (tests
+ * pass their own clock, logger, store or dispatcher); only main.ts touches the process itself.
  */
 import type { Dispatcher } from "undici";
 import { createAuthenticator, type Authenticator } from "../atlas/auth.js";
@@ -9,14 +9,22 @@ import { AtlasClient } from "../atlas/client.js";
 import { headerValue, parseHttpDate, parseNonNegativeInt } from "../atlas/headers.js";
 import type { ApiFamily } from "../atlas/model.js";
 import { createAgent, type RequestObservation } from "../atlas/transport.js";
+import { ConfigError, formatProblem } from "../config/config-error.js";
 import type { Settings } from "../config/settings.js";
+import { Discovery } from "../discovery/discovery.js";
+import { watchStatus, type ReloadStatus, type WatchStatus } from "../discovery/watch-status.js";
 import type { HoldLines, Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../http/metrics.js";
 import { RecentActivity } from "../http/recent-activity.js";
 import type { StatusSnapshot } from "../http/status-snapshot.js";
 import { Pacer, bucketKey } from "../polling/pacer.js";
 import { Poller } from "../polling/poller.js";
-import { withResilience, type ResilienceOptions } from "../polling/resilience.js";
+import {
+  createResilience,
+  withResilience,
+  type PollContext,
+  type ResilienceOptions,
+} from "../polling/resilience.js";
 import { Scheduler } from "../polling/scheduler.js";
 import { startServer, type MetricsServer } from "../http/server.js";
 import { FileStateStore, type StateStore } from "../state/store.js";
@@ -36,38 +44,75 @@ export interface DaemonDeps {
   readonly holdLines?: HoldLines;
   /** Retry tuning (tests shorten the backoff); the defaults suit Atlas. */
   readonly retry?: Omit<ResilienceOptions, "pacer" | "now">;
+  /** Reads the configuration again, for a reload; without it a reload keeps what runs. */
+  readonly loadSettings?: () => Promise<Settings>;
 }
+
+/** How a reload ended: applied (with the settings that need a restart), or refused. */
+export type ReloadResult =
+  | { readonly ok: true; readonly restartRequired: readonly string[] }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+/** Settings a reload cannot apply to the running process; a change is reported instead. */
+const RESTART_SETTINGS = [
+  "listen",
+  "stateFile",
+  "baseUrl",
+  "credentials",
+  "timeouts",
+  "schedule",
+] as const satisfies readonly (keyof Settings)[];
 
 /** The running product. */
 export class Daemon {
   readonly metrics: Metrics;
   readonly poller: Poller;
-  readonly #settings: Settings;
+  readonly discovery: Discovery;
+  #settings: Settings;
+  readonly #deps: DaemonDeps;
   readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #activity: RecentActivity;
+  readonly #startedAt: number;
   readonly #authenticator: Authenticator;
   readonly #scheduler: Scheduler;
   readonly #ownedAgent: Dispatcher | undefined;
   readonly #announced = new Map<ApiFamily, string>();
   readonly #pacer: Pacer;
-  readonly #activity: RecentActivity;
-  readonly #now: () => number;
-  readonly #startedAt: number;
+  /** Aborts every request in flight when shutdown runs out of patience. */
+  readonly #abort = new AbortController();
   #server: MetricsServer | undefined;
   #ready = false;
+  #stopping = false;
+  #firstRound: Promise<void> | undefined;
+  #discoveryTimer: NodeJS.Timeout | undefined;
+  #lastReload: ReloadStatus | undefined;
+  #reloading: Promise<ReloadResult> | undefined;
 
   constructor(settings: Settings, deps: DaemonDeps) {
     const now = deps.now ?? Date.now;
+    this.#settings = settings;
+    this.#deps = deps;
     this.#now = now;
     this.#startedAt = now();
     this.#activity = new RecentActivity(now);
-    this.#settings = settings;
     this.#logger = deps.logger;
     this.#ownedAgent = deps.agent
       ? undefined
       : createAgent({ connectTimeoutMs: settings.timeouts.connectMs });
     const agent = deps.agent ?? (this.#ownedAgent as Dispatcher);
     const jobs = () => this.poller.jobs();
-    this.metrics = createMetrics({ jobs, now, retentionMs: settings.finishedRetentionMs }, VERSION);
+    const current = () => this.#settings;
+    this.metrics = createMetrics(
+      {
+        jobs,
+        now,
+        get retentionMs() {
+          return current().finishedRetentionMs;
+        },
+      },
+      VERSION,
+    );
     this.metrics.setSunset("tenant", "config", settings.tenantSunset);
     this.#pacer = new Pacer({ now });
     const observer = (observation: RequestObservation) => this.#observe(observation);
@@ -87,16 +132,24 @@ export class Daemon {
       observer,
       now,
     });
+    const resilience = { ...deps.retry, pacer: this.#pacer, now };
+    const run = createResilience(resilience);
     this.poller = new Poller({
-      fetchJob: withResilience((api, ref, signal) => client.getRestoreJob(api, ref, signal), {
-        ...deps.retry,
-        pacer: this.#pacer,
-        now,
-      }),
+      fetchJob: withResilience(
+        (api, ref, signal) => client.getRestoreJob(api, ref, signal),
+        resilience,
+      ),
+      listJobs: (groupId, clusterName, wantMore, context) =>
+        run(
+          bucketKey("flex", groupId),
+          (signal) => client.listFlexRestoreJobPages(groupId, clusterName, wantMore, signal),
+          context,
+        ),
       jobs: settings.jobs,
       mode: settings.api,
       tenantSunset: settings.tenantSunset,
       concurrency: settings.concurrency,
+      retentionMs: settings.finishedRetentionMs,
       store: deps.store ?? new FileStateStore(settings.stateFile),
       logger: this.#logger,
       metrics: this.metrics,
@@ -104,9 +157,33 @@ export class Daemon {
       ...(deps.holdLines ? { holdLines: deps.holdLines } : {}),
       onReported: (state, event) => this.#activity.record(state, event),
     });
+    this.discovery = new Discovery({
+      listProjects: (orgId, context) =>
+        run(
+          bucketKey("projects", orgId),
+          (signal) => client.listOrgProjects(orgId, signal),
+          context,
+        ),
+      listClusters: (groupId, context) =>
+        run(
+          bucketKey("flexClusters", groupId),
+          (signal) => client.listFlexClusters(groupId, signal),
+          context,
+        ),
+      logger: this.#logger,
+      metrics: this.metrics,
+      now,
+      concurrency: settings.concurrency,
+    });
+    this.discovery.setWatch(settings.watch);
     this.#scheduler = new Scheduler({
       schedule: settings.schedule,
-      runCycle: (signal, deadline) => this.#runCycle(signal, deadline),
+      // A tick only starts the targets that are due: it never waits for one that is slow.
+      runCycle: (_signal, deadline) => {
+        const round = this.#runCycle(deadline);
+        this.#firstRound ??= round;
+        return Promise.resolve();
+      },
       onSkipped: () => this.metrics.cycleSkipped(),
       logger: this.#logger,
     });
@@ -123,7 +200,15 @@ export class Daemon {
     return this.#ready;
   }
 
-  /** Listens, loads the state, runs the first cycle and starts the schedule. */
+  /** The settings in force (the last successful load or reload). */
+  get settings(): Settings {
+    return this.#settings;
+  }
+
+  /**
+   * Listens, loads the state, discovers what to watch, runs the first cycle and starts the
+   * schedule. Resolves once the first cycle's targets are over.
+   */
   async start(): Promise<void> {
     const { listen } = this.#settings;
     this.#server = await startServer(
@@ -133,16 +218,27 @@ export class Daemon {
         isReady: () => this.#ready,
         status: () => this.statusSnapshot(),
         logger: this.#logger,
+        lifecycle: {
+          enabled: () => this.#settings.enableLifecycle,
+          reload: () => this.reload(),
+        },
       },
       listen.host,
       listen.port,
     );
     await this.poller.restore();
+    this.#lastReload = {
+      at: this.#now(),
+      successful: true,
+      problems: [],
+      restartRequired: [],
+    };
     this.#logger.info(
       {
         event: "daemon_started",
         version: VERSION,
         jobs: this.#settings.jobs.length,
+        watch: this.#settings.watch.length,
         schedule: this.#settings.schedule,
         api: this.#settings.api,
         listen: `${this.#server.address.address}:${this.#server.address.port}`,
@@ -150,7 +246,10 @@ export class Daemon {
       },
       "atlas-restore-watch started",
     );
+    await this.discoverNow();
+    this.#scheduleDiscovery();
     await this.#scheduler.start();
+    await this.#firstRound;
     this.#ready = true;
   }
 
@@ -167,14 +266,135 @@ export class Daemon {
     };
   }
 
-  /** Runs one cycle now (or waits for the running one); for tests and the demo. */
-  pollNow(): Promise<void> {
-    return this.#scheduler.trigger();
+  /** Runs one cycle now and waits for its targets (those in flight are skipped); for tests. */
+  async pollNow(): Promise<void> {
+    await this.#runCycle(Number.POSITIVE_INFINITY);
   }
 
-  /** Stops the schedule, lets a running cycle finish, saves, revokes the token, closes. */
+  /** Runs one discovery round now (or joins the running one) and applies what it found. */
+  async discoverNow(): Promise<void> {
+    if (this.#settings.watch.length === 0 && this.discovery.snapshot().clusters.length === 0) {
+      this.poller.setClusters([]);
+      return;
+    }
+    const context: PollContext = {
+      signal: this.#abort.signal,
+      deadline: this.#now() + this.#settings.discoveryIntervalMs,
+    };
+    const clusters = await this.discovery.round(context);
+    if (!this.#abort.signal.aborted) this.poller.setClusters(clusters);
+  }
+
+  /** What is watched and how the last reload went, as plain data (for the status page). */
+  watchStatus(): WatchStatus {
+    return watchStatus(this.discovery.snapshot(), this.poller.clusters(), this.#lastReload);
+  }
+
+  /**
+   * Reads the configuration file and the environment again and applies them. What is tracked
+   * carries over; an invalid configuration leaves the running one in place. Concurrent calls
+   * share one reload.
+   */
+  reload(): Promise<ReloadResult> {
+    this.#reloading ??= this.#reload().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  async #reload(): Promise<ReloadResult> {
+    const load = this.#deps.loadSettings;
+    let next: Settings;
+    try {
+      if (!load) throw new ConfigError([{ key: "reload", message: "no configuration source" }]);
+      next = await load();
+    } catch (error) {
+      const problems =
+        error instanceof ConfigError
+          ? error.problems.map(formatProblem)
+          : [`internal error: ${error instanceof Error ? error.message : String(error)}`];
+      const at = this.#now();
+      this.#lastReload = { at, successful: false, problems, restartRequired: [] };
+      this.metrics.configReloaded(false, at);
+      this.#logger.error(
+        { event: "config_reload_failed", problems },
+        "configuration reload failed; the running configuration stays",
+      );
+      return { ok: false, problems };
+    }
+    const previous = this.#settings;
+    const restartRequired = RESTART_SETTINGS.filter(
+      (name) => JSON.stringify(previous[name]) !== JSON.stringify(next[name]),
+    );
+    // What cannot change while running keeps its running value.
+    const applied: Settings = { ...next };
+    for (const name of restartRequired) Object.assign(applied, { [name]: previous[name] });
+    this.#settings = applied;
+    this.#logger.level = applied.logLevel;
+    this.poller.configure({
+      mode: applied.api,
+      tenantSunset: applied.tenantSunset,
+      retentionMs: applied.finishedRetentionMs,
+      concurrency: applied.concurrency,
+    });
+    this.poller.setJobs(applied.jobs);
+    this.discovery.setWatch(applied.watch);
+    const at = this.#now();
+    this.#lastReload = { at, successful: true, problems: [], restartRequired };
+    this.metrics.configReloaded(true, at);
+    this.#logger.info(
+      {
+        event: "config_reloaded",
+        jobs: applied.jobs.length,
+        watch: applied.watch.length,
+        restartRequired,
+      },
+      restartRequired.length > 0
+        ? "configuration reloaded; some settings need a restart"
+        : "configuration reloaded",
+    );
+    // New watches are listed at once, not at the next discovery interval.
+    this.#scheduleDiscovery(0);
+    return { ok: true, restartRequired };
+  }
+
+  /** Runs discovery after `delayMs` (by default the interval), then again every interval. */
+  #scheduleDiscovery(delayMs = this.#settings.discoveryIntervalMs): void {
+    clearTimeout(this.#discoveryTimer);
+    if (this.#stopping) return;
+    this.#discoveryTimer = setTimeout(() => {
+      this.discoverNow()
+        .catch((error: unknown) => {
+          this.#logger.error(
+            {
+              event: "discovery_failed",
+              error: error instanceof Error ? error.message : String(error),
+            },
+            "discovery round failed",
+          );
+        })
+        .finally(() => this.#scheduleDiscovery());
+    }, delayMs);
+  }
+
+  /**
+   * Stops the schedule and discovery, lets the requests in flight finish (aborting them after
+   * the grace period), saves, revokes the token, closes.
+   */
   async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#discoveryTimer);
     await this.#scheduler.stop(SHUTDOWN_GRACE_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), SHUTDOWN_GRACE_MS);
+    });
+    const outcome = await Promise.race([this.poller.idle().then(() => "done" as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      this.#abort.abort(new Error("shutting down"));
+      await this.poller.idle();
+    }
     this.poller.save();
     const revoked = await this.#authenticator.close();
     if (revoked.status === "failed") {
@@ -189,12 +409,26 @@ export class Daemon {
     this.#logger.info({ event: "daemon_stopped" }, "atlas-restore-watch stopped");
   }
 
-  async #runCycle(signal: AbortSignal, deadline: number): Promise<void> {
+  async #runCycle(deadline: number): Promise<void> {
+    if (this.#stopping) return;
     const started = performance.now();
-    const result = await this.poller.pollOnce(signal, deadline);
-    const seconds = (performance.now() - started) / 1000;
-    this.metrics.observeCycle(seconds);
-    this.#logger.debug({ event: "poll_cycle_finished", ...result, seconds }, "poll cycle finished");
+    try {
+      const result = await this.poller.pollOnce(this.#abort.signal, deadline);
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.observeCycle(seconds);
+      this.#logger.debug(
+        { event: "poll_cycle_finished", ...result, seconds },
+        "poll cycle finished",
+      );
+    } catch (error) {
+      this.#logger.error(
+        {
+          event: "poll_cycle_failed",
+          error: error instanceof Error ? error.message : String(error),
+        },
+        "poll cycle failed",
+      );
+    }
   }
 
   #observe(observation: RequestObservation): void {
@@ -208,19 +442,21 @@ export class Daemon {
       const limit = parseNonNegativeInt(headerValue(headers, "ratelimit-limit"));
       this.#pacer.observe(bucketKey(observation.api, observation.groupId), remaining, limit);
     }
+    const api = observation.api;
+    if (api !== "tenant" && api !== "flex") return;
     const sunsetHeader = headerValue(headers, "sunset");
     const deprecationHeader = headerValue(headers, "deprecation");
     const sunset = parseHttpDate(sunsetHeader);
-    if (sunset !== undefined) this.metrics.setSunset(observation.api, "header", sunset);
+    if (sunset !== undefined) this.metrics.setSunset(api, "header", sunset);
     if (sunsetHeader === undefined && deprecationHeader === undefined) return;
     const announcement = `${deprecationHeader ?? ""}|${sunsetHeader ?? ""}`;
-    if (this.#announced.get(observation.api) === announcement) return;
-    this.#announced.set(observation.api, announcement);
+    if (this.#announced.get(api) === announcement) return;
+    this.#announced.set(api, announcement);
     const deprecation = parseHttpDate(deprecationHeader);
     this.#logger.warn(
       {
         event: "restore_api_deprecated",
-        api: observation.api,
+        api,
         deprecation:
           deprecation !== undefined
             ? new Date(deprecation).toISOString()

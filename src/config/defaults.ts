@@ -15,6 +15,9 @@ export const CONCURRENCY_RANGE = { min: 1, max: 64 } as const;
 /** Longest accepted request timeout: a poller must not hang on one call for longer. */
 export const MAX_TIMEOUT_MS = 5 * 60_000;
 
+/** Shortest accepted discovery interval. */
+export const MIN_DISCOVERY_INTERVAL_MS = 1_000;
+
 /** Every default, as written in the configuration file. */
 export const CONFIG_DEFAULTS = {
   schedule: "*/30 * * * * *",
@@ -25,6 +28,8 @@ export const CONFIG_DEFAULTS = {
   stateFile: "data/state.json",
   concurrency: 8,
   finishedRetention: "24h",
+  discoveryInterval: "5m",
+  enableLifecycle: false,
   logLevel: "info",
   baseUrl: DEFAULT_BASE_URL,
   timeouts: DEFAULT_TIMEOUTS,

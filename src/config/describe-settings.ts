@@ -9,7 +9,7 @@ export const REDACTED = "<redacted>";
 
 /**
  * The settings in the configuration file's notation (dates, durations, `host:port`), each job
- * with its effective API mode. The client secret and private key are replaced by `<redacted>`;
+ * with its effective API mode, each watch entry as written. The client secret and private key are replaced by `<redacted>`;
  * the client id and public key are shown, as they identify the account without granting access.
  */
 export function describeSettings(settings: Settings): Record<string, unknown> {
@@ -36,6 +36,12 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
       restoreId: job.restoreId,
       api: job.api ?? settings.api,
     })),
+    watch: settings.watch.map((entry) => {
+      const { kind: _kind, ...ids } = entry;
+      return ids;
+    }),
+    discoveryInterval: formatDuration(settings.discoveryIntervalMs),
+    enableLifecycle: settings.enableLifecycle,
   };
 }
 

@@ -17,12 +17,13 @@ import {
   CONFIG_DEFAULTS,
   LOG_LEVELS,
   MAX_TIMEOUT_MS,
+  MIN_DISCOVERY_INTERVAL_MS,
 } from "./defaults.js";
-import { NOT_A_DURATION, parsePositiveDuration } from "./duration.js";
+import { NOT_A_DURATION, formatDuration, parsePositiveDuration } from "./duration.js";
 import { parseListenAddress } from "./listen-address.js";
 import { accept, refuse, type Parsed } from "./parsed.js";
 import { childKey, isMapping, itemKey, quoteValue } from "./problem-text.js";
-import type { ApiMode, JobSettings, ListenAddress, Settings } from "./settings.js";
+import type { ApiMode, JobSettings, ListenAddress, Settings, WatchEntry } from "./settings.js";
 
 /** What `loadSettings` reads; each IO dependency defaults to the real one. */
 export interface LoadSettingsOptions {
@@ -46,6 +47,8 @@ interface ScalarValues {
   finishedRetention: number;
   logLevel: string;
   baseUrl: string;
+  discoveryInterval: number;
+  enableLifecycle: boolean;
 }
 
 /** How one scalar setting is read from the file and, when it has one, its variable. */
@@ -84,6 +87,16 @@ function concurrency(value: number): Parsed<number> {
     : refuse(CONCURRENCY_REASON);
 }
 
+function discoveryInterval(text: string): Parsed<number> {
+  const parsed = parsePositiveDuration(text);
+  if (parsed.ok && parsed.value < MIN_DISCOVERY_INTERVAL_MS) {
+    return refuse(`is shorter than the ${formatDuration(MIN_DISCOVERY_INTERVAL_MS)} minimum`);
+  }
+  return parsed;
+}
+
+const NOT_A_BOOLEAN = "is not true or false";
+
 const SCALARS: { readonly [K in keyof ScalarValues]: ScalarSpec<ScalarValues[K]> } = {
   schedule: stringSpec("RESTORE_WATCH_SCHEDULE", parseCronExpression, "is not a string"),
   api: stringSpec("RESTORE_WATCH_API", oneOf(API_MODES), `is not one of ${API_MODES.join(", ")}`),
@@ -115,13 +128,25 @@ const SCALARS: { readonly [K in keyof ScalarValues]: ScalarSpec<ScalarValues[K]>
     ...stringSpec("MONGODB_ATLAS_BASE_URL", parseBaseUrl, "is not an http or https URL"),
     shown: (value) => (typeof value === "string" ? redactUrlUserInfo(value) : value),
   },
+  discoveryInterval: stringSpec(
+    "RESTORE_WATCH_DISCOVERY_INTERVAL",
+    discoveryInterval,
+    NOT_A_DURATION,
+  ),
+  enableLifecycle: {
+    envName: "RESTORE_WATCH_ENABLE_LIFECYCLE",
+    fromFile: (value) => (typeof value === "boolean" ? accept(value) : refuse(NOT_A_BOOLEAN)),
+    fromEnv: (text) =>
+      text === "true" ? accept(true) : text === "false" ? accept(false) : refuse(NOT_A_BOOLEAN),
+  },
 };
 
 const SCALAR_KEYS = Object.keys(SCALARS) as (keyof ScalarValues)[];
-const TOP_LEVEL_KEYS = [...SCALAR_KEYS, "timeouts", "jobs"] as const;
+const TOP_LEVEL_KEYS = [...SCALAR_KEYS, "timeouts", "jobs", "watch"] as const;
 const TIMEOUT_KEYS = { connect: "connectMs", headers: "headersMs", body: "bodyMs" } as const;
 const JOB_KEYS = ["groupId", "clusterName", "restoreId", "api"] as const;
 const REQUIRED_JOB_KEYS = ["groupId", "clusterName", "restoreId"] as const;
+const WATCH_KEYS = ["orgId", "groupId", "clusterName"] as const;
 
 const HEX_ID = /^([a-f0-9]{24})$/;
 const CLUSTER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]*$/;
@@ -149,15 +174,14 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
   const fileValues: Partial<ScalarValues> = {};
   let timeouts: Timeouts = CONFIG_DEFAULTS.timeouts;
   let jobs: JobSettings[] = [];
+  let watch: WatchEntry[] = [];
   if (file.data !== undefined) {
     for (const [name, value] of Object.entries(file.data)) {
       if (isScalarKey(name)) readScalar(name, value, fileValues, report);
       else if (name === "timeouts") timeouts = readTimeouts(value, report);
       else if (name === "jobs") jobs = readJobs(value, report);
+      else if (name === "watch") watch = readWatch(value, report);
       else report(childKey("", name), unknownKey(name, TOP_LEVEL_KEYS));
-    }
-    if (!Object.hasOwn(file.data, "jobs")) {
-      report("jobs", "is required; list at least one restore job");
     }
   }
 
@@ -193,6 +217,12 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
     timeouts,
     credentials,
     jobs,
+    watch,
+    discoveryIntervalMs: pick(
+      "discoveryInterval",
+      defaultOf(discoveryInterval(CONFIG_DEFAULTS.discoveryInterval)),
+    ),
+    enableLifecycle: pick("enableLifecycle", CONFIG_DEFAULTS.enableLifecycle),
   };
 }
 
@@ -256,10 +286,6 @@ function readJobs(value: unknown, report: Report): JobSettings[] {
     report("jobs", `${quoteValue(value)} is not a list of restore jobs`);
     return [];
   }
-  if (value.length === 0) {
-    report("jobs", "is empty; list at least one restore job");
-    return [];
-  }
   const jobs: JobSettings[] = [];
   const firstIndex = new Map<string, number>();
   value.forEach((item: unknown, index) => {
@@ -277,6 +303,69 @@ function readJobs(value: unknown, report: Report): JobSettings[] {
     jobs.push(job);
   });
   return jobs;
+}
+
+function readWatch(value: unknown, report: Report): WatchEntry[] {
+  if (value === null) return [];
+  if (!Array.isArray(value)) {
+    report("watch", `${quoteValue(value)} is not a list of organizations, projects or clusters`);
+    return [];
+  }
+  const entries: WatchEntry[] = [];
+  const firstIndex = new Map<string, number>();
+  value.forEach((item: unknown, index) => {
+    const key = itemKey("watch", index);
+    const entry = readWatchEntry(item, key, report);
+    if (entry === undefined) return;
+    const identity = JSON.stringify(Object.values(entry));
+    const first = firstIndex.get(identity);
+    if (first === undefined) firstIndex.set(identity, index);
+    else report(key, `duplicates watch[${first}]`);
+    entries.push(entry);
+  });
+  return entries;
+}
+
+/** One watch entry, or undefined when it has a problem (already reported). */
+function readWatchEntry(item: unknown, key: string, report: Report): WatchEntry | undefined {
+  if (!isMapping(item)) {
+    report(key, `${quoteValue(item)} is not a mapping of orgId, or groupId and clusterName`);
+    return undefined;
+  }
+  let valid = true;
+  const fields: { orgId?: string; groupId?: string; clusterName?: string } = {};
+  for (const [name, value] of Object.entries(item)) {
+    const parsed = (WATCH_KEYS as readonly string[]).includes(name)
+      ? readJobField(name === "orgId" ? "groupId" : name, value)
+      : undefined;
+    if (parsed === undefined) {
+      valid = false;
+      report(childKey(key, name), unknownKey(name, WATCH_KEYS));
+    } else if (!parsed.ok) {
+      valid = false;
+      report(childKey(key, name), `${quoteValue(value)} ${parsed.reason}`);
+    } else fields[name as (typeof WATCH_KEYS)[number]] = parsed.value;
+  }
+  const has = (name: string) => Object.hasOwn(item, name);
+  if (has("orgId") && has("groupId")) {
+    report(key, "names both orgId and groupId; give exactly one");
+    return undefined;
+  }
+  if (!has("orgId") && !has("groupId")) {
+    report(key, "names neither orgId nor groupId; give exactly one");
+    return undefined;
+  }
+  if (has("orgId") && has("clusterName")) {
+    report(childKey(key, "clusterName"), "needs groupId (a cluster belongs to a project)");
+    return undefined;
+  }
+  if (!valid) return undefined;
+  const { orgId, groupId, clusterName } = fields;
+  if (orgId !== undefined) return { kind: "organization", orgId };
+  if (groupId === undefined) return undefined;
+  return clusterName === undefined
+    ? { kind: "project", groupId }
+    : { kind: "cluster", groupId, clusterName };
 }
 
 /** One job, or undefined when it has a problem (already reported). */

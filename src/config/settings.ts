@@ -16,6 +16,15 @@ export interface JobSettings extends JobRef {
   readonly api?: ApiMode;
 }
 
+/**
+ * One thing to discover restore jobs in: every project of an organization, every Flex cluster of
+ * a project, or one Flex cluster.
+ */
+export type WatchEntry =
+  | { readonly kind: "organization"; readonly orgId: string }
+  | { readonly kind: "project"; readonly groupId: string }
+  | { readonly kind: "cluster"; readonly groupId: string; readonly clusterName: string };
+
 /** Where the metrics and health server listens. */
 export interface ListenAddress {
   readonly host: string;
@@ -41,5 +50,12 @@ export interface Settings {
   readonly baseUrl: string;
   readonly timeouts: Timeouts;
   readonly credentials: Credentials;
+  /** Restore jobs named one by one; may be empty. */
   readonly jobs: readonly JobSettings[];
+  /** What to discover restore jobs in; may be empty. */
+  readonly watch: readonly WatchEntry[];
+  /** How often organizations and projects are listed again. */
+  readonly discoveryIntervalMs: number;
+  /** Whether `POST /-/reload` is served (as Prometheus's --web.enable-lifecycle). */
+  readonly enableLifecycle: boolean;
 }

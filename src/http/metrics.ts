@@ -48,7 +48,23 @@ export interface Metrics {
   setApiUp(up: boolean): void;
   setSunset(api: ApiFamily, source: "config" | "header", epochMs: number): void;
   setRateLimitRemaining(api: string, remaining: number): void;
+  /** A target (a cluster's LIST, a job's GET) still in flight at its next tick, so not polled. */
+  pollSkipped(target: PollTarget): void;
+  /** How many clusters have their restore jobs listed, by family. */
+  setWatchedClusters(api: ApiFamily, count: number): void;
+  /** A listing of an organization's projects or a project's clusters succeeded at `epochMs`. */
+  discoverySucceeded(scope: DiscoveryScope, epochMs: number): void;
+  /** A listing of an organization's projects or a project's clusters failed. */
+  discoveryFailed(scope: DiscoveryScope): void;
+  /** A configuration reload ended; the success time is kept only for a success. */
+  configReloaded(successful: boolean, epochMs: number): void;
 }
+
+/** What a poll reads: a watched cluster's LIST or one job's GET. */
+export type PollTarget = "cluster" | "job";
+
+/** What a discovery listing lists: an organization's projects or a project's clusters. */
+export type DiscoveryScope = "organization" | "project";
 
 /** Creates every metric on `registry` (a fresh one by default, never the global). */
 export function createMetrics(
@@ -115,6 +131,44 @@ export function createMetrics(
     labelNames: ["api"],
     registers: [registry],
   });
+  const pollsSkipped = new Counter({
+    name: "atlas_restore_polls_skipped_total",
+    help: "Polls not sent because the same target (a cluster's LIST, a job's GET) was still in flight at its next tick.",
+    labelNames: ["target"],
+    registers: [registry],
+  });
+  const watchedClusters = new Gauge({
+    name: "atlas_restore_watched_clusters",
+    help: "Clusters whose restore jobs are listed, by family (a configured job does not make its cluster watched).",
+    labelNames: ["api"],
+    registers: [registry],
+  });
+  watchedClusters.set({ api: "flex" }, 0);
+  const discoveryLastSuccess = new Gauge({
+    name: "atlas_restore_discovery_last_success_timestamp_seconds",
+    help: "When listing an organization's projects (scope organization) or a project's clusters (scope project) last succeeded.",
+    labelNames: ["scope"],
+    registers: [registry],
+  });
+  const discoveryErrors = new Counter({
+    name: "atlas_restore_discovery_errors_total",
+    help: "Failed listings of an organization's projects (scope organization) or a project's clusters (scope project).",
+    labelNames: ["scope"],
+    registers: [registry],
+  });
+  for (const scope of ["organization", "project"]) discoveryErrors.inc({ scope }, 0);
+  const reloadSuccessful = new Gauge({
+    name: "atlas_restore_config_last_reload_successful",
+    help: "1 when the last configuration reload succeeded (or none was tried), 0 when it failed.",
+    registers: [registry],
+  });
+  const reloadTimestamp = new Gauge({
+    name: "atlas_restore_config_last_reload_success_timestamp_seconds",
+    help: "When the configuration was last loaded successfully, at start or on reload.",
+    registers: [registry],
+  });
+  reloadSuccessful.set(1);
+  reloadTimestamp.set(source.now() / 1000);
   new Gauge({
     name: "atlas_restore_build_info",
     help: "The running version of atlas-restore-watch, always 1.",
@@ -154,6 +208,22 @@ export function createMetrics(
     },
     setRateLimitRemaining(api, remaining) {
       rateLimit.set({ api }, remaining);
+    },
+    pollSkipped(target) {
+      pollsSkipped.inc({ target });
+    },
+    setWatchedClusters(api, count) {
+      watchedClusters.set({ api }, count);
+    },
+    discoverySucceeded(scope, epochMs) {
+      discoveryLastSuccess.set({ scope }, epochMs / 1000);
+    },
+    discoveryFailed(scope) {
+      discoveryErrors.inc({ scope });
+    },
+    configReloaded(successful, epochMs) {
+      reloadSuccessful.set(successful ? 1 : 0);
+      if (successful) reloadTimestamp.set(epochMs / 1000);
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The HTTP server for Prometheus, the orchestrator and people: /metrics, /healthz, /readyz, the
- * status page at / and its data at /api/jobs. It limits header size and time per request,
+ * status page at / and its data at /api/jobs, and `POST /-/reload` (only when lifecycle APIs are
+ * enabled, as Prometheus's --web.enable-lifecycle). It limits header size and time per request,
  * answers a bad query with 400 and anything else with 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -20,6 +21,13 @@ export interface ServerOptions {
   /** What the status page and /api/jobs show, taken per request. */
   readonly status: () => StatusSnapshot;
   readonly logger: Logger;
+  /** `POST /-/reload`: whether it is enabled now (403 otherwise), and what it runs. */
+  readonly lifecycle?: {
+    readonly enabled: () => boolean;
+    readonly reload: () => Promise<
+      { readonly ok: true } | { readonly ok: false; readonly problems: readonly string[] }
+    >;
+  };
   /** Time allowed to send the request headers (default 10 s) and the whole request (30 s). */
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
@@ -58,6 +66,7 @@ async function handle(options: ServerOptions, req: IncomingMessage, res: ServerR
   const queryAt = url.indexOf("?");
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const search = queryAt === -1 ? "" : url.slice(queryAt + 1);
+  if (path === "/-/reload") return handleReload(options, req, res);
   if (!PATHS.has(path)) return reply(res, 404, "not found\n");
   if (req.method !== "GET" && req.method !== "HEAD") {
     return reply(res, 405, "method not allowed\n", undefined, { allow: "GET, HEAD" });
@@ -76,6 +85,19 @@ async function handle(options: ServerOptions, req: IncomingMessage, res: ServerR
       return reply(res, 200, body, options.contentType);
     }
   }
+}
+
+/** `POST /-/reload`: 200 once applied, 400 with the problem lines, 403 when not enabled. */
+async function handleReload(options: ServerOptions, req: IncomingMessage, res: ServerResponse) {
+  if (req.method !== "POST" && req.method !== "PUT") {
+    return reply(res, 405, "method not allowed\n", undefined, { allow: "POST, PUT" });
+  }
+  req.resume();
+  const lifecycle = options.lifecycle;
+  if (!lifecycle?.enabled()) return reply(res, 403, "Lifecycle API is not enabled.\n");
+  const result = await lifecycle.reload();
+  if (result.ok) return reply(res, 200, "configuration reloaded\n");
+  return reply(res, 400, `configuration not reloaded:\n${result.problems.join("\n")}\n`);
 }
 
 /** Starts the server on host:port (port 0 picks a free one). */

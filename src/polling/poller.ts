@@ -1,14 +1,18 @@
 /**
- * One poll cycle: every configured job that is not final is read once, at most `concurrency` at
- * a time, and fed to the tracker. Events are held until the cycle's state is saved, then logged
- * at once, so that a crash never logs a change that a restart would log again, and loses one
- * only if it strikes in the instant between the two.
+ * Polls targets, each on its own: every watched cluster's LIST (one request a cycle in steady
+ * state) and the GET of every job that no LIST covers (a configured job, or an unfinished job
+ * that fell off the pages read). A target still in flight at its next tick is skipped and
+ * counted, alone; nothing else waits for it. A job's change is saved, then logged, as soon as its
+ * own answer is in: answers that arrive together share one save, and the lines of a save are
+ * written right after it in the same synchronous step, so that a crash never logs a change that
+ * a restart would log again.
  */
 import { AtlasHttpError, isAtlasError, type AtlasError } from "../atlas/errors.js";
-import { jobKey } from "../atlas/model.js";
+import { jobKey, type JobRef, type RestoreJob } from "../atlas/model.js";
+import type { RestoreJobPages } from "../atlas/client.js";
 import type { ApiMode, JobSettings } from "../config/settings.js";
 import type { HoldLines, Logger } from "../logger.js";
-import type { Metrics } from "../http/metrics.js";
+import type { Metrics, PollTarget } from "../http/metrics.js";
 import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
@@ -19,19 +23,38 @@ import {
   isTerminal,
   observeError,
   observeJob,
+  observeListedJob,
   resolveApi,
   switchApi,
   tenantGoneReason,
   type TrackerEvent,
 } from "../tracker/tracker.js";
 
+/** Reads a cluster's Flex restore jobs, page by page while `wantMore` asks for the next. */
+export type ListJobs = (
+  groupId: string,
+  clusterName: string,
+  wantMore: (page: readonly RestoreJob[]) => boolean,
+  context: PollContext,
+) => Promise<RestoreJobPages>;
+
+/** A cluster whose restore jobs are listed. */
+export interface ClusterRef {
+  readonly groupId: string;
+  readonly clusterName: string;
+}
+
 /** What a poller needs. */
 export interface PollerOptions {
   readonly fetchJob: FetchJob;
+  readonly listJobs: ListJobs;
   readonly jobs: readonly JobSettings[];
   readonly mode: ApiMode;
   readonly tenantSunset: number;
+  /** Requests in flight at once, over every target. */
   readonly concurrency: number;
+  /** How long a finished job stays exported, and a job no longer watched stays remembered. */
+  readonly retentionMs: number;
   readonly store: StateStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -42,58 +65,189 @@ export interface PollerOptions {
   readonly onReported?: (state: JobState, event: TrackerEvent) => void;
 }
 
-/** What one cycle did. */
+/** What the targets launched by one tick did, once all of them are over. */
 export interface CycleResult {
+  /** Targets that got an answer or a definite failure (LISTs and GETs). */
   readonly polled: number;
   readonly succeeded: number;
   readonly failed: number;
-  /** Jobs not polled because their rate-limit bucket only allowed it after the deadline. */
+  /** Targets not polled because their rate-limit bucket only allowed it after the deadline. */
   readonly deferred: number;
+  /** Targets not polled because they were still in flight from an earlier tick. */
+  readonly skipped: number;
+  /** Lines reported for the jobs of this tick's targets. */
   readonly events: number;
-  readonly saved: boolean;
 }
 
-interface JobOutcome {
-  readonly state: JobState;
-  readonly events: readonly TrackerEvent[];
-  /** True when Atlas answered (even with a client error), false when it could not be reached. */
-  readonly reached: boolean | undefined;
-  readonly ok: boolean;
+/** The last listing of one watched cluster, as the status page shows it. */
+export interface ClusterListing {
+  readonly groupId: string;
+  readonly clusterName: string;
+  /** When the last LIST succeeded, epoch milliseconds. */
+  readonly lastSuccessAt: number | undefined;
+  /** The kind of the last LIST's failure (e.g. `http_404_CLUSTER_NOT_FOUND`), absent after a success. */
+  readonly errorKind: string | undefined;
+  /** True after a 404: not listed again until discovery confirms the cluster. */
+  readonly gone: boolean;
+  /** Jobs on the pages read by the last successful LIST. */
+  readonly jobs: number;
+  /** Pages the last successful LIST read. */
+  readonly pages: number;
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
+interface ClusterTarget extends ClusterRef {
+  lastSuccessAt?: number;
+  errorKind?: string;
+  gone: boolean;
+  /** Keys of the jobs on the pages read by the last successful LIST. */
+  listed?: ReadonlySet<string>;
+  pages: number;
+}
+
+/** How one target ended. */
+type Outcome = "ok" | "failed" | "deferred" | "aborted";
+
+/** Tallies of one tick's targets. */
+interface Tally {
+  polled: number;
+  succeeded: number;
+  failed: number;
+  deferred: number;
+  skipped: number;
+  events: number;
+  reached: boolean[];
+}
+
+function clusterKey(ref: ClusterRef): string {
+  return `${ref.groupId}/${ref.clusterName}`;
+}
+
+/** Runs at most `limit` tasks at once, in the order they were asked for. */
+class Limiter {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.limit) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
 }
 
-/** Holds the tracked state of every configured job and polls them. */
+/** Holds the tracked state of every known job and polls the targets. */
 export class Poller {
   readonly #options: PollerOptions;
   readonly #states = new Map<string, JobState>();
+  #configured = new Map<string, JobSettings>();
+  #mode: ApiMode;
+  #tenantSunset: number;
+  #retentionMs: number;
+  readonly #clusters = new Map<string, ClusterTarget>();
+  /** Targets in flight, by `cluster:<key>` or `job:<key>`. */
+  readonly #inFlight = new Set<string>();
+  /** Targets whose skip was already warned about, until they land. */
+  readonly #skipWarned = new Set<string>();
+  readonly #limiter: Limiter;
+  /** Changes saved in memory, to be saved and then logged by the next flush. */
+  #pending: { state: JobState; event: TrackerEvent }[] = [];
+  #flushScheduled = false;
+  #dirty = false;
   #saveFailing = false;
 
   constructor(options: PollerOptions) {
     this.#options = options;
-    for (const job of options.jobs) this.#states.set(jobKey(job), this.#fresh(job));
+    this.#mode = options.mode;
+    this.#tenantSunset = options.tenantSunset;
+    this.#retentionMs = options.retentionMs;
+    this.#limiter = new Limiter(options.concurrency);
+    this.setJobs(options.jobs);
   }
 
-  /** The tracked state of every configured job. */
-  jobs(): Iterable<JobState> {
+  /** The jobs to export: configured ones and those of watched clusters. */
+  jobs(): JobState[] {
+    return [...this.#states.entries()]
+      .filter(([key, state]) => this.#isActive(key, state))
+      .map(([, state]) => state);
+  }
+
+  /** Every tracked job, watched or only remembered. */
+  allJobs(): Iterable<JobState> {
     return this.#states.values();
   }
 
-  /** Loads the saved state; a job no longer configured is dropped. */
+  /** The watched clusters and their last listing. */
+  clusters(): ClusterListing[] {
+    return [...this.#clusters.values()].map((target) => ({
+      groupId: target.groupId,
+      clusterName: target.clusterName,
+      lastSuccessAt: target.lastSuccessAt,
+      errorKind: target.errorKind,
+      gone: target.gone,
+      jobs: target.listed?.size ?? 0,
+      pages: target.pages,
+    }));
+  }
+
+  /**
+   * Replaces the configured jobs. A job that leaves keeps its state (not polled, not exported)
+   * for the retention, so that adding it back repeats nothing.
+   */
+  setJobs(jobs: readonly JobSettings[]): void {
+    this.#configured = new Map(jobs.map((job) => [jobKey(job), job]));
+    for (const [key, job] of this.#configured) {
+      if (!this.#states.has(key)) this.#states.set(key, this.#fresh(job));
+    }
+  }
+
+  /** Changes the settings a reload may change. */
+  configure(settings: {
+    mode: ApiMode;
+    tenantSunset: number;
+    retentionMs: number;
+    concurrency: number;
+  }): void {
+    this.#mode = settings.mode;
+    this.#tenantSunset = settings.tenantSunset;
+    this.#retentionMs = settings.retentionMs;
+    this.#limiter.limit = settings.concurrency;
+  }
+
+  /**
+   * Replaces the watched clusters (discovery's answer). A cluster that stays keeps its last
+   * listing; one that returns after a 404 is listed again. Jobs of a cluster that leaves keep
+   * their state for the retention.
+   */
+  setClusters(clusters: readonly ClusterRef[]): void {
+    const wanted = new Map(clusters.map((ref) => [clusterKey(ref), ref]));
+    for (const key of this.#clusters.keys()) if (!wanted.has(key)) this.#clusters.delete(key);
+    for (const [key, ref] of wanted) {
+      const existing = this.#clusters.get(key);
+      if (existing) existing.gone = false;
+      else {
+        this.#clusters.set(key, {
+          groupId: ref.groupId,
+          clusterName: ref.clusterName,
+          gone: false,
+          pages: 0,
+        });
+      }
+    }
+    this.#options.metrics.setWatchedClusters("flex", this.#clusters.size);
+  }
+
+  /** Loads the saved state: every saved job, configured or discovered. */
   async restore(): Promise<void> {
     const { logger, store } = this.#options;
     const result = await store.load();
@@ -105,21 +259,180 @@ export class Poller {
       return;
     }
     if (result.kind === "absent") return;
-    let restored = 0;
-    for (const saved of result.jobs) {
-      const key = jobKey(saved);
-      if (this.#states.has(key)) {
-        this.#states.set(key, saved);
-        restored++;
-      }
-    }
-    logger.info({ event: "state_loaded", jobs: restored }, "state loaded");
+    for (const saved of result.jobs) this.#states.set(jobKey(saved), saved);
+    logger.info({ event: "state_loaded", jobs: result.jobs.length }, "state loaded");
   }
 
-  /** Saves the state now, durably (also done at the end of every cycle). False on failure. */
+  /** Saves the state now, durably, logging what it records. False on failure. */
   save(): boolean {
-    const saved = this.#writeState();
-    if (saved) this.#options.store.syncDirectory();
+    return this.#flush();
+  }
+
+  /** Whether any target is in flight. */
+  get busy(): boolean {
+    return this.#inFlight.size > 0;
+  }
+
+  /** Resolves once no target is in flight. */
+  async idle(): Promise<void> {
+    while (this.#inFlight.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /**
+   * Starts every target that is due and not in flight, and resolves when those are over.
+   * Nothing is sent after `deadline` (the next tick) that would have to wait for its bucket.
+   */
+  async pollOnce(
+    signal: AbortSignal = new AbortController().signal,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<CycleResult> {
+    const tally: Tally = {
+      polled: 0,
+      succeeded: 0,
+      failed: 0,
+      deferred: 0,
+      skipped: 0,
+      events: 0,
+      reached: [],
+    };
+    const context: PollContext = { signal, deadline };
+    const runs: Promise<void>[] = [];
+    for (const [key, target] of this.#clusters) {
+      if (target.gone) continue;
+      runs.push(
+        this.#launch(`cluster:${key}`, "cluster", tally, () => this.#list(target, context, tally)),
+      );
+    }
+    for (const [key, state] of this.#states) {
+      const job = this.#jobToGet(key, state);
+      if (!job) continue;
+      runs.push(this.#launch(`job:${key}`, "job", tally, () => this.#get(job, context, tally)));
+    }
+    await Promise.all(runs);
+    if (tally.reached.length > 0) this.#options.metrics.setApiUp(tally.reached.some(Boolean));
+    this.#prune();
+    if (this.#dirty) this.#flush();
+    const { reached: _reached, ...result } = tally;
+    return result;
+  }
+
+  /** Runs one target unless it is in flight; a skip is counted, and warned about once. */
+  async #launch(
+    id: string,
+    kind: PollTarget,
+    tally: Tally,
+    run: () => Promise<Outcome>,
+  ): Promise<void> {
+    if (this.#inFlight.has(id)) {
+      tally.skipped++;
+      this.#options.metrics.pollSkipped(kind);
+      if (!this.#skipWarned.has(id)) {
+        this.#skipWarned.add(id);
+        this.#options.logger.warn(
+          { event: "poll_skipped", target: kind, id: id.slice(id.indexOf(":") + 1) },
+          "poll skipped: the previous one of this target is still in flight",
+        );
+      }
+      return;
+    }
+    this.#inFlight.add(id);
+    try {
+      const outcome = await this.#limiter.run(run);
+      if (outcome === "ok") tally.succeeded++;
+      if (outcome === "failed") tally.failed++;
+      if (outcome === "ok" || outcome === "failed") tally.polled++;
+      if (outcome === "deferred") tally.deferred++;
+    } finally {
+      this.#inFlight.delete(id);
+      this.#skipWarned.delete(id);
+    }
+  }
+
+  /** A job to GET: configured or discovered, unfinished, and not covered by its cluster's LIST. */
+  #jobToGet(key: string, state: JobState): JobSettings | undefined {
+    if (isTerminal(state)) return undefined;
+    const configured = this.#configured.get(key);
+    const cluster = this.#clusters.get(clusterKey(state));
+    if (cluster && !cluster.gone) {
+      // Not listed yet: the first LIST will tell. Listed: the LIST covers the jobs it read.
+      if (cluster.listed === undefined && cluster.errorKind === undefined) return undefined;
+      if (cluster.errorKind === undefined && cluster.listed?.has(key)) return undefined;
+      return configured ?? { ...jobRef(state), api: "flex" };
+    }
+    return configured;
+  }
+
+  /** Whether a job is watched: configured, or on a watched cluster. */
+  #isActive(key: string, state: JobState): boolean {
+    return this.#configured.has(key) || this.#clusters.has(clusterKey(state));
+  }
+
+  /** Forgets jobs no longer watched once nothing has happened to them for the retention. */
+  #prune(): void {
+    const now = this.#options.now();
+    for (const [key, state] of this.#states) {
+      if (this.#isActive(key, state)) continue;
+      const last = Math.max(
+        state.lastSuccessAt ?? 0,
+        state.lastTransitionAt ?? 0,
+        state.terminalSince ?? 0,
+      );
+      if (now - last > this.#retentionMs) {
+        this.#states.delete(key);
+        this.#dirty = true;
+      }
+    }
+  }
+
+  #fresh(job: JobSettings): JobState {
+    const { now } = this.#options;
+    return initialState(
+      job,
+      resolveApi(job.api ?? this.#mode, undefined, now(), this.#tenantSunset).api,
+    );
+  }
+
+  /** Records a job's new state and its events; they are saved, then logged, at the next flush. */
+  #commit(key: string, state: JobState, events: readonly TrackerEvent[], tally: Tally): void {
+    const previous = this.#states.get(key);
+    this.#states.set(key, state);
+    if (previous !== state) this.#dirty = true;
+    if (events.length === 0) return;
+    for (const event of events) this.#pending.push({ state, event });
+    tally.events += events.length;
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Answers that land in the same turn of the event loop share one save.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      if (this.#pending.length > 0) this.#flush();
+    });
+  }
+
+  /**
+   * Saves the state, then logs the changes it records, in one synchronous run: a kill can fall
+   * between the two only in the instant between the rename and the first write. If the save
+   * failed, the changes are logged anyway: a restart may repeat them, which beats losing them.
+   */
+  #flush(): boolean {
+    const { logger, metrics, store } = this.#options;
+    const pending = this.#pending;
+    this.#pending = [];
+    const hold = this.#options.holdLines ?? ((fn) => fn());
+    const saved = hold(() => {
+      const written = this.#writeState();
+      for (const { state, event } of pending) {
+        reportEvent(logger, metrics, state, event);
+        this.#options.onReported?.(state, event);
+      }
+      return written;
+    });
+    if (saved) {
+      this.#dirty = false;
+      store.syncDirectory();
+    }
     return saved;
   }
 
@@ -146,122 +459,147 @@ export class Poller {
     }
   }
 
-  /**
-   * Polls every job that is not final, saves the state, then reports what changed. Nothing is
-   * sent after `deadline` (the next tick); a job that would have to wait past it is deferred.
-   */
-  async pollOnce(
-    signal: AbortSignal = new AbortController().signal,
-    deadline = Number.POSITIVE_INFINITY,
-  ): Promise<CycleResult> {
-    const { metrics, logger } = this.#options;
-    const due = this.#options.jobs.filter((job) => {
-      const state = this.#states.get(jobKey(job));
-      return state === undefined || !isTerminal(state);
-    });
-    const outcomes: JobOutcome[] = [];
-    let deferred = 0;
-    await forEachLimit(due, this.#options.concurrency, async (job) => {
-      if (signal.aborted) return;
-      const outcome = await this.#pollJob(job, { signal, deadline });
-      if (outcome === "deferred") deferred++;
-      if (outcome === "deferred" || outcome === undefined) return;
-      this.#states.set(jobKey(job), outcome.state);
-      outcomes.push(outcome);
-    });
-    // Save, then log, in one synchronous run: a kill can fall between the two only in the
-    // instant between the rename and the first write. If the save failed, the changes are logged
-    // anyway: a restart may repeat them, which beats losing them.
-    const hold = this.#options.holdLines ?? ((fn) => fn());
-    let events = 0;
-    const saved = hold(() => {
-      const written = this.#writeState();
-      for (const outcome of outcomes) {
-        for (const event of outcome.events) {
-          reportEvent(logger, metrics, outcome.state, event);
-          this.#options.onReported?.(outcome.state, event);
-          events++;
-        }
+  /** Lists one cluster and applies every job on the pages read. */
+  async #list(target: ClusterTarget, context: PollContext, tally: Tally): Promise<Outcome> {
+    const { now, logger } = this.#options;
+    // Read another page only while the last one held a job never seen: older pages hold
+    // only jobs seen before (Atlas lists newest first), and a known unfinished job that falls
+    // off the pages read is cheaper to GET on its own.
+    const wantMore = (page: readonly RestoreJob[]): boolean =>
+      page.some((job) => !this.#states.has(jobKey(jobRefOf(target, job))));
+    let pages: RestoreJobPages;
+    try {
+      pages = await this.#options.listJobs(target.groupId, target.clusterName, wantMore, context);
+    } catch (error) {
+      if (context.signal.aborted) return "aborted";
+      if (error instanceof PollDeferredError) {
+        this.#options.metrics.pollDeferred("flex", error.reason);
+        return "deferred";
       }
-      return written;
-    });
-    if (saved) this.#options.store.syncDirectory();
-    const reached = outcomes.map((o) => o.reached).filter((r) => r !== undefined);
-    if (reached.length > 0) metrics.setApiUp(reached.some(Boolean));
-    const succeeded = outcomes.filter((o) => o.ok).length;
-    return {
-      polled: outcomes.length,
-      succeeded,
-      failed: outcomes.length - succeeded,
-      deferred,
-      events,
-      saved,
-    };
+      const atlasError = this.#asAtlasError(error, { ...target, restoreId: "" });
+      if (!atlasError) return "failed";
+      tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
+      const gone = atlasError instanceof AtlasHttpError && atlasError.status === 404;
+      if (target.errorKind !== atlasError.kind) {
+        const http = atlasError instanceof AtlasHttpError ? atlasError : undefined;
+        logger.warn(
+          {
+            event: "cluster_list_error",
+            groupId: target.groupId,
+            clusterName: target.clusterName,
+            errorKind: atlasError.kind,
+            previousErrorKind: target.errorKind,
+            errorType: atlasError.code,
+            status: http?.status,
+            errorCode: http?.errorCode,
+            detail: http?.detail,
+            error: atlasError.message,
+          },
+          gone
+            ? "cluster not found; not listed again until discovery finds it"
+            : "listing a cluster's restore jobs failed",
+        );
+      }
+      target.errorKind = atlasError.kind;
+      target.gone = gone;
+      return "failed";
+    }
+    tally.reached.push(true);
+    if (target.errorKind !== undefined) {
+      logger.info(
+        {
+          event: "cluster_list_recovered",
+          groupId: target.groupId,
+          clusterName: target.clusterName,
+          previousErrorKind: target.errorKind,
+        },
+        "listing a cluster's restore jobs works again",
+      );
+      delete target.errorKind;
+    }
+    const at = now();
+    const listed = new Set<string>();
+    for (const job of pages.jobs) {
+      const ref = jobRefOf(target, job);
+      const key = jobKey(ref);
+      if (listed.has(key)) continue;
+      listed.add(key);
+      let state = this.#states.get(key) ?? initialState(ref, "flex");
+      const events: TrackerEvent[] = [];
+      if (state.api !== "flex") {
+        const moved = switchApi(state, "flex", "flex_cluster", at, true);
+        state = moved.state;
+        events.push(...moved.events);
+      }
+      const step = observeListedJob(state, job, at, this.#retentionMs);
+      this.#commit(key, step.state, [...events, ...step.events], tally);
+    }
+    target.listed = listed;
+    target.lastSuccessAt = at;
+    target.pages = pages.pages;
+    return "ok";
   }
 
-  #fresh(job: JobSettings): JobState {
-    const { mode, tenantSunset, now } = this.#options;
-    return initialState(job, resolveApi(job.api ?? mode, undefined, now(), tenantSunset).api);
-  }
-
-  async #pollJob(
-    job: JobSettings,
-    context: PollContext,
-  ): Promise<JobOutcome | "deferred" | undefined> {
+  /** GETs one job and applies the answer to its state as it is when the answer lands. */
+  async #get(job: JobSettings, context: PollContext, tally: Tally): Promise<Outcome> {
     const { signal } = context;
-    const { now, tenantSunset } = this.#options;
-    const mode = job.api ?? this.#options.mode;
-    const events: TrackerEvent[] = [];
-    let state = this.#states.get(jobKey(job)) ?? this.#fresh(job);
-    const resolved = resolveApi(mode, state, now(), tenantSunset);
-    const moved = switchApi(state, resolved.api, resolved.reason, now(), mode === "auto");
-    state = moved.state;
-    events.push(...moved.events);
-
-    // Not polled after all: a switch decided on the way still counts (and is saved).
-    const unpolled = <T>(otherwise: T): JobOutcome | T =>
-      events.length > 0 ? { state, events, reached: undefined, ok: false } : otherwise;
+    const { now } = this.#options;
+    const key = jobKey(job);
+    const mode = job.api ?? this.#mode;
+    const current = (): JobState => this.#states.get(key) ?? this.#fresh(job);
+    const before = current();
+    const resolved = resolveApi(mode, before, now(), this.#tenantSunset);
+    const moved = switchApi(before, resolved.api, resolved.reason, now(), mode === "auto");
+    let api = moved.state.api;
+    const events: TrackerEvent[] = [...moved.events];
+    /** The latest state with the family moves of this poll applied. */
+    let switched = moved.state;
 
     for (;;) {
       try {
-        const found = await this.#options.fetchJob(state.api, job, context);
-        const step = observeJob(state, found, now());
-        return { state: step.state, events: [...events, ...step.events], reached: true, ok: true };
+        const found = await this.#options.fetchJob(api, job, context);
+        const latest = current();
+        const base = latest === before ? switched : { ...latest, api, ...pickSwitch(switched) };
+        const step = observeJob(base, found, now());
+        tally.reached.push(true);
+        this.#commit(key, step.state, [...events, ...step.events], tally);
+        return "ok";
       } catch (error) {
-        if (signal.aborted) return unpolled(undefined);
+        const unpolled = <T extends Outcome>(outcome: T): T => {
+          // Not polled after all: a switch decided on the way still counts (and is saved).
+          if (events.length > 0) this.#commit(key, switched, events, tally);
+          return outcome;
+        };
+        if (signal.aborted) return unpolled("aborted");
         if (error instanceof PollDeferredError) {
-          this.#options.metrics.pollDeferred(state.api, error.reason);
+          this.#options.metrics.pollDeferred(api, error.reason);
           this.#options.logger.debug(
-            {
-              event: "restore_poll_deferred",
-              ...jobFields(job),
-              api: state.api,
-              reason: error.reason,
-            },
+            { event: "restore_poll_deferred", ...jobFields(job), api, reason: error.reason },
             "restore job poll deferred to a later cycle",
           );
-          return unpolled("deferred" as const);
+          return unpolled("deferred");
         }
         const atlasError = this.#asAtlasError(error, job);
-        if (!atlasError) return unpolled(undefined);
-        const gone =
-          mode === "auto" && state.api === "tenant" ? tenantGoneReason(atlasError) : undefined;
+        if (!atlasError) return unpolled("failed");
+        const gone = mode === "auto" && api === "tenant" ? tenantGoneReason(atlasError) : undefined;
         if (gone) {
-          const step = switchApi(state, "flex", gone, now(), true);
-          state = step.state;
+          const step = switchApi(switched, "flex", gone, now(), true);
+          switched = step.state;
+          api = switched.api;
           events.push(...step.events);
           continue;
         }
-        const step = observeError(state, atlasError);
-        const reached = atlasError instanceof AtlasHttpError && atlasError.status < 500;
-        return { state: step.state, events: [...events, ...step.events], reached, ok: false };
+        const step = observeError(current() === before ? switched : current(), atlasError);
+        tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
+        this.#commit(key, step.state, [...events, ...step.events], tally);
+        return "failed";
       }
     }
   }
 
-  #asAtlasError(error: unknown, job: JobSettings): AtlasError | undefined {
+  #asAtlasError(error: unknown, job: JobRef): AtlasError | undefined {
     if (isAtlasError(error)) return error;
-    // Not an Atlas failure: a bug. Report it and leave the job's state as it was.
+    // Not an Atlas failure: a bug. Report it and leave the state as it was.
     this.#options.logger.error(
       {
         event: "poll_internal_error",
@@ -272,4 +610,19 @@ export class Poller {
     );
     return undefined;
   }
+}
+
+/** The identity of a job found on a cluster's list. */
+function jobRefOf(cluster: ClusterRef, job: RestoreJob): JobRef {
+  return { groupId: cluster.groupId, clusterName: cluster.clusterName, restoreId: job.id };
+}
+
+/** A job state's identity. */
+function jobRef(state: JobState): JobRef {
+  return { groupId: state.groupId, clusterName: state.clusterName, restoreId: state.restoreId };
+}
+
+/** The remembered move to Flex of a state, if any. */
+function pickSwitch(state: JobState): Partial<JobState> {
+  return state.switchedToFlex ? { switchedToFlex: state.switchedToFlex } : {};
 }

@@ -58,8 +58,25 @@ export function backoffDelay(
   return random * Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
 }
 
+/** Runs one read of one rate-limit bucket within a cycle, retrying and pacing as needed. */
+export type RunResilient = <T>(
+  bucket: string,
+  read: (signal: AbortSignal) => Promise<T>,
+  context: PollContext,
+) => Promise<T>;
+
 /** Wraps `read` with retries within the cycle and pacing per rate-limit bucket. */
 export function withResilience(read: ReadJob, options: ResilienceOptions): FetchJob {
+  const run = createResilience(options);
+  return (api, ref, context) =>
+    run(bucketKey(api, ref.groupId), (signal) => read(api, ref, signal), context);
+}
+
+/**
+ * The retry and pacing policy for any read (a job's GET, a cluster's LIST, a discovery
+ * listing): `bucket` names the rate-limit bucket it draws on.
+ */
+export function createResilience(options: ResilienceOptions): RunResilient {
   const { pacer } = options;
   const maxTries = options.maxTries ?? 3;
   const initialDelayMs = options.initialDelayMs ?? 500;
@@ -67,8 +84,11 @@ export function withResilience(read: ReadJob, options: ResilienceOptions): Fetch
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
 
-  return (api, ref, { signal, deadline }) => {
-    const key = bucketKey(api, ref.groupId);
+  return <T>(
+    key: string,
+    read: (signal: AbortSignal) => Promise<T>,
+    { signal, deadline }: PollContext,
+  ): Promise<T> => {
     const policy = retry(
       handleWhen((error) => {
         if (!isTransient(error)) return false;
@@ -88,7 +108,7 @@ export function withResilience(read: ReadJob, options: ResilienceOptions): Fetch
     return policy.execute(async ({ signal: attemptSignal }) => {
       await pacer.acquire(key, deadline, attemptSignal);
       try {
-        return await read(api, ref, attemptSignal);
+        return await read(attemptSignal);
       } catch (error) {
         const pause = retryAfterOf(error);
         if (pause !== undefined) pacer.holdUntil(key, now() + pause);

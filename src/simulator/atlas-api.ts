@@ -86,6 +86,7 @@ export function handleApiRequest(ex: Exchange, route: ApiRoute, deps: AtlasApiDe
       groupId: route.groupId,
       clusterName: route.clusterName,
       ...(route.restoreId !== undefined ? { restoreId: route.restoreId } : {}),
+      list: route.list,
     },
     deps.clock.elapsedSeconds(),
   );
@@ -108,9 +109,11 @@ export function handleApiRequest(ex: Exchange, route: ApiRoute, deps: AtlasApiDe
   ex.send(withHeaders(normal(), headers));
 }
 
-type AuthVerdict = "ok" | "stale" | "invalid";
+/** What authentication decided: accepted, a stale digest nonce, or refused. */
+export type AuthVerdict = "ok" | "stale" | "invalid";
 
-function authenticate(ex: Exchange, deps: AtlasApiDeps): AuthVerdict {
+/** Checks a request's bearer token or digest signature. */
+export function authenticate(ex: Exchange, deps: AtlasApiDeps): AuthVerdict {
   const header = ex.req.headers.authorization ?? "";
   const bearer = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
   if (bearer) return deps.tokens.isValid(bearer[1] ?? "") ? "ok" : "invalid";
@@ -137,7 +140,8 @@ function accepts(accept: string | undefined, mediaType: string): boolean {
     .some((part) => part.split(";")[0]?.trim().toLowerCase() === mediaType);
 }
 
-function badRequest(errorCode: string, detail: string): Reply {
+/** A 400 with Atlas's error body. */
+export function badRequest(errorCode: string, detail: string): Reply {
   return apiErrorReply(400, errorCode, detail);
 }
 
@@ -197,8 +201,8 @@ function render(route: ApiRoute, job: SimJob, deps: AtlasApiDeps): Record<string
   });
 }
 
-/** Flex paging parameters, or the 400 for a bad one. */
-function paging(
+/** Paging parameters (`pageNum`, `itemsPerPage` up to 500, `includeCount`), or the 400 for a bad one. */
+export function paging(
   query: URLSearchParams,
 ): { pageNum: number; itemsPerPage: number; includeCount: boolean } | Reply {
   const int = (name: string, fallback: number, min: number, max: number): number | undefined => {
@@ -225,29 +229,45 @@ function paging(
   return { pageNum, itemsPerPage, includeCount: rawCount !== "false" };
 }
 
-/** Tenant LIST: every job, no paging. Flex LIST: one page, with self/previous/next links. */
+/**
+ * Tenant LIST: every job in scenario order, no paging. Flex LIST: one page, newest first (as
+ * Atlas lists them), with self/previous/next links.
+ */
 function listReply(route: ApiRoute, cluster: SimCluster, deps: AtlasApiDeps): Reply {
-  const jobs = deps.world.jobsAt(cluster, deps.clock.elapsedSeconds());
+  const t = deps.clock.elapsedSeconds();
   const type = successContentType(route.family);
   if (route.family === "tenant") {
+    const jobs = deps.world.jobsAt(cluster, t);
     const results = jobs.map((job) => render(route, job, deps));
     const links = [{ href: `${deps.baseUrl}${route.path}`, rel: "self" }];
     return jsonReply(200, { links, results, totalCount: jobs.length }, type);
   }
+  const jobs = deps.world.jobsNewestFirst(cluster, t);
+  return pagedReply(route, jobs, (job) => render(route, job, deps), deps.baseUrl, type);
+}
+
+/** One page of `items` as Atlas pages every list: `{links, results, totalCount}`. */
+export function pagedReply<T>(
+  route: { readonly path: string; readonly query: URLSearchParams },
+  items: readonly T[],
+  renderItem: (item: T) => unknown,
+  baseUrl: string,
+  contentType: string,
+): Reply {
   const page = paging(route.query);
   if ("status" in page) return page;
   const { pageNum, itemsPerPage, includeCount } = page;
   const start = (pageNum - 1) * itemsPerPage;
-  const results = jobs.slice(start, start + itemsPerPage).map((job) => render(route, job, deps));
+  const results = items.slice(start, start + itemsPerPage).map(renderItem);
   const href = (n: number): string =>
-    `${deps.baseUrl}${route.path}?pageNum=${n}&itemsPerPage=${itemsPerPage}` +
+    `${baseUrl}${route.path}?pageNum=${n}&itemsPerPage=${itemsPerPage}` +
     (includeCount ? "" : "&includeCount=false");
   const links = [{ href: href(pageNum), rel: "self" }];
   if (pageNum > 1) links.push({ href: href(pageNum - 1), rel: "previous" });
-  if (start + itemsPerPage < jobs.length) links.push({ href: href(pageNum + 1), rel: "next" });
+  if (start + itemsPerPage < items.length) links.push({ href: href(pageNum + 1), rel: "next" });
   const body: Record<string, unknown> = { links, results };
-  if (includeCount) body["totalCount"] = jobs.length;
-  return jsonReply(200, body, type);
+  if (includeCount) body["totalCount"] = items.length;
+  return jsonReply(200, body, contentType);
 }
 
 /** A valid 200 for the route even when the real answer is an error (used by body faults). */

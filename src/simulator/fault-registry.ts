@@ -4,10 +4,13 @@ import { ScenarioError, describeIssues } from "./scenario-error.js";
 
 /** What a request is, as faults match it. */
 export interface FaultTarget {
-  readonly api: "tenant" | "flex" | "token";
+  readonly api: "tenant" | "flex" | "token" | "groups" | "flexClusters";
+  readonly orgId?: string;
   readonly groupId?: string;
   readonly clusterName?: string;
   readonly restoreId?: string;
+  /** Whether the request is a LIST (undefined for the token endpoint). */
+  readonly list?: boolean;
 }
 
 interface ActiveFault {
@@ -59,7 +62,10 @@ function matches(fault: Fault, target: FaultTarget, t: number): boolean {
   if (fault.afterSeconds !== undefined && t < fault.afterSeconds) return false;
   if (fault.untilSeconds !== undefined && t >= fault.untilSeconds) return false;
   const m = fault.match;
-  if (m?.api === undefined ? target.api === "token" : m.api !== target.api) return false;
+  const restoreJobs = target.api === "tenant" || target.api === "flex";
+  if (m?.api === undefined ? !restoreJobs : m.api !== target.api) return false;
+  if (m?.orgId !== undefined && m.orgId !== target.orgId) return false;
+  if (m?.list !== undefined && m.list !== target.list) return false;
   if (m?.groupId !== undefined && m.groupId !== target.groupId) return false;
   if (m?.clusterName !== undefined && m.clusterName !== target.clusterName) return false;
   if (m?.restoreId !== undefined && m.restoreId !== target.restoreId) return false;

@@ -35,10 +35,12 @@ export const faultSchema = z
     kind: z.enum(FAULT_KINDS),
     match: z
       .strictObject({
-        api: z.enum(["tenant", "flex", "token"]).optional(),
+        api: z.enum(["tenant", "flex", "token", "groups", "flexClusters"]).optional(),
+        orgId: z.string().optional(),
         groupId: z.string().optional(),
         clusterName: z.string().optional(),
         restoreId: z.string().optional(),
+        list: z.boolean().optional(),
       })
       .optional(),
     times: z.int().positive().optional(),
@@ -66,7 +68,8 @@ export const faultSchema = z
   });
 
 /**
- * A fault: `match` narrows it (absent fields match everything; an absent `api` means both API
- * families but not the token endpoint), `times` uses it up, the window limits it in time.
+ * A fault: `match` narrows it (absent fields match everything; an absent `api` means both
+ * restore-job families but neither the token endpoint nor the discovery listings; `list` picks
+ * LIST or GET-one answers), `times` uses it up, the window limits it in time.
  */
 export type Fault = z.output<typeof faultSchema>;

@@ -6,6 +6,7 @@ export {
   type ScenarioInput,
   type ScenarioJob,
   type ScenarioCluster,
+  type ScenarioProject,
 } from "./scenario.js";
 export { loadScenarioFile } from "./scenario-file.js";
 export { ScenarioError } from "./scenario-error.js";

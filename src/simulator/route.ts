@@ -4,7 +4,26 @@ import { REVOKE_PATH, TOKEN_PATH } from "../atlas/endpoints.js";
 
 /** The `byRoute` keys of the stats. */
 export type RouteKey =
-  "tenant.get" | "tenant.list" | "flex.get" | "flex.list" | "token" | "revoke" | "other";
+  | "tenant.get"
+  | "tenant.list"
+  | "flex.get"
+  | "flex.list"
+  | "groups.list"
+  | "flexClusters.list"
+  | "token"
+  | "revoke"
+  | "other";
+
+/** A listing used for discovery: an organization's projects, or a project's Flex clusters. */
+export interface ListingRoute {
+  readonly kind: "listing";
+  /** `groups`: GET /orgs/{orgId}/groups; `flexClusters`: GET /groups/{groupId}/flexClusters. */
+  readonly listing: "groups" | "flexClusters";
+  /** The organization's or the project's id (decoded, not yet validated). */
+  readonly ownerId: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
 
 /** A restore-job path of either family, with its (decoded, not yet validated) parameters. */
 export interface ApiRoute {
@@ -22,6 +41,7 @@ export interface ApiRoute {
 /** Where a request goes. */
 export type Route =
   | ApiRoute
+  | ListingRoute
   | { readonly kind: "token" | "revoke" }
   | { readonly kind: "control"; readonly name: string }
   | { readonly kind: "other" };
@@ -31,6 +51,9 @@ export const CONTROL_PREFIX = "/_sim/";
 
 const API_PATH =
   /^\/api\/atlas\/v2\/groups\/([^/]+)\/(?:clusters\/([^/]+)\/backup\/tenant\/restores|flexClusters\/([^/]+)\/backup\/restoreJobs)(?:\/([^/]+))?$/;
+
+const ORG_GROUPS_PATH = /^\/api\/atlas\/v2\/orgs\/([^/]+)\/groups$/;
+const FLEX_CLUSTERS_PATH = /^\/api\/atlas\/v2\/groups\/([^/]+)\/flexClusters$/;
 
 function decode(segment: string): string {
   try {
@@ -49,6 +72,20 @@ export function parseRoute(target: string): Route {
   if (path === REVOKE_PATH) return { kind: "revoke" };
   if (path.startsWith(CONTROL_PREFIX))
     return { kind: "control", name: path.slice(CONTROL_PREFIX.length) };
+  const query = new URLSearchParams(q < 0 ? "" : target.slice(q + 1));
+  const org = ORG_GROUPS_PATH.exec(path);
+  if (org)
+    return { kind: "listing", listing: "groups", ownerId: decode(org[1] ?? ""), path, query };
+  const flex = FLEX_CLUSTERS_PATH.exec(path);
+  if (flex) {
+    return {
+      kind: "listing",
+      listing: "flexClusters",
+      ownerId: decode(flex[1] ?? ""),
+      path,
+      query,
+    };
+  }
   const m = API_PATH.exec(path);
   if (!m) return { kind: "other" };
   const tenantName = m[2];
@@ -61,7 +98,7 @@ export function parseRoute(target: string): Route {
     clusterName: decode(tenantName ?? m[3] ?? ""),
     ...(restoreId !== undefined ? { restoreId: decode(restoreId) } : {}),
     path,
-    query: new URLSearchParams(q < 0 ? "" : target.slice(q + 1)),
+    query,
   };
 }
 
@@ -70,6 +107,8 @@ export function routeKey(route: Route): RouteKey {
   switch (route.kind) {
     case "api":
       return `${route.family}.${route.list ? "list" : "get"}`;
+    case "listing":
+      return `${route.listing}.list`;
     case "token":
     case "revoke":
       return route.kind;

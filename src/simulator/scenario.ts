@@ -17,6 +17,8 @@ const TARGET_NAME_PATTERN = /^[\p{L}\p{N}\-_.(),:&@+']{1,64}$/u;
 const objectId = z.string().regex(OBJECT_ID_PATTERN, "must be 24 lowercase hex digits");
 const clusterName = z.string().regex(CLUSTER_NAME_PATTERN, "must match ^[a-zA-Z0-9][a-zA-Z0-9-]*$");
 const seconds = z.number().finite().nonnegative();
+/** A time that may lie before t=0 (a restore finished months before the scenario starts). */
+const anySeconds = z.number().finite();
 const isoDate = z
   .string()
   .refine(
@@ -26,7 +28,7 @@ const isoDate = z
   );
 
 const scriptStep = z.strictObject({
-  afterSeconds: seconds,
+  afterSeconds: anySeconds,
   // Any string: clients must survive values outside the enum (e.g. "CLOSED").
   status: z.string().min(1),
 });
@@ -42,7 +44,7 @@ const jobSchema = z.strictObject({
     .string()
     .regex(TARGET_NAME_PATTERN, "must be 1 to 64 letters, digits or -_.(),:&@+'")
     .optional(),
-  createdAfterSeconds: seconds.default(0),
+  createdAfterSeconds: anySeconds.default(0),
   script: z
     .array(scriptStep)
     .min(1)
@@ -69,8 +71,11 @@ const clusterSchema = z
     kind: z.enum(["tenant", "flex"]),
     convertedToFlexAfterSeconds: seconds.optional(),
     tenantApi: z.enum(["serve", "reject"]).default("serve"),
+    createdAfterSeconds: anySeconds.default(0),
+    deletedAfterSeconds: anySeconds.optional(),
   })
   .superRefine((c, ctx) => {
+    laterThanCreation(c, ctx);
     if (c.kind === "flex" && c.convertedToFlexAfterSeconds !== undefined) {
       ctx.addIssue({
         code: "custom",
@@ -80,6 +85,40 @@ const clusterSchema = z
       });
     }
   });
+
+/** Atlas's pattern for project names. */
+export const PROJECT_NAME_PATTERN = /^[\p{L}\p{N}\-_.(),:&@+']{1,64}$/u;
+
+/** Refuses a deletion at or before the creation. */
+function laterThanCreation(
+  item: { createdAfterSeconds: number; deletedAfterSeconds?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (
+    item.deletedAfterSeconds !== undefined &&
+    item.deletedAfterSeconds <= item.createdAfterSeconds
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["deletedAfterSeconds"],
+      input: item.deletedAfterSeconds,
+      message: `must be later than createdAfterSeconds (${item.createdAfterSeconds})`,
+    });
+  }
+}
+
+const projectSchema = z
+  .strictObject({
+    id: objectId,
+    orgId: objectId,
+    name: z
+      .string()
+      .regex(PROJECT_NAME_PATTERN, "must be 1 to 64 letters, digits or -_.(),:&@+'")
+      .optional(),
+    createdAfterSeconds: anySeconds.default(0),
+    deletedAfterSeconds: anySeconds.optional(),
+  })
+  .superRefine(laterThanCreation);
 
 const tenantSchema = z
   .strictObject({
@@ -124,6 +163,7 @@ export const scenarioSchema = z
         refillPerMinute: z.number().finite().nonnegative().default(UNLIMITED),
       })
       .default({ capacity: UNLIMITED, refillPerMinute: UNLIMITED }),
+    projects: z.array(projectSchema).default([]),
     clusters: z.array(clusterSchema).default([]),
     jobs: z.array(jobSchema).default([]),
     faults: z.array(faultSchema).default([]),
@@ -142,6 +182,11 @@ export const scenarioSchema = z
       if (clients.has(a.clientId))
         duplicate(["serviceAccounts", i, "clientId"], a.clientId, "client id");
       clients.add(a.clientId);
+    });
+    const projects = new Set<string>();
+    s.projects.forEach((p, i) => {
+      if (projects.has(p.id)) duplicate(["projects", i, "id"], p.id, "project id");
+      projects.add(p.id);
     });
     const clusters = new Set<string>();
     s.clusters.forEach((c, i) => {
@@ -164,6 +209,9 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 
 /** One restore job of a scenario. */
 export type ScenarioJob = Scenario["jobs"][number];
+
+/** One project of a scenario. */
+export type ScenarioProject = Scenario["projects"][number];
 
 /** One cluster of a scenario. */
 export type ScenarioCluster = Scenario["clusters"][number];

@@ -1,11 +1,13 @@
 /**
  * The Atlas simulator: a real HTTP server that answers the restore-job paths of both families,
- * the service-account token endpoints and its own control API, playing a scenario.
+ * the listings of organizations' projects and projects' Flex clusters, the service-account token
+ * endpoints and its own control API, playing a scenario.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { handleApiRequest, type AtlasApiDeps } from "./atlas-api.js";
+import { handleListingRequest } from "./listing-api.js";
 import { handleControlRequest, type ControlTarget } from "./control-api.js";
 import { DigestAuthority } from "./digest-authority.js";
 import { Exchange, type TimerSet } from "./exchange.js";
@@ -185,6 +187,9 @@ function dispatch(rt: Runtime, req: IncomingMessage, res: ServerResponse): void 
   if (route.kind === "api") {
     req.resume();
     handleApiRequest(ex, route, rt.api);
+  } else if (route.kind === "listing") {
+    req.resume();
+    handleListingRequest(ex, route, rt.api);
   } else if (route.kind === "token" || route.kind === "revoke") {
     void readBody(req).then((body) => {
       if (body === undefined) {

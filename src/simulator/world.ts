@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ApiFamily } from "../atlas/model.js";
-import type { Scenario, ScenarioCluster } from "./scenario.js";
+import type { Scenario, ScenarioCluster, ScenarioProject } from "./scenario.js";
 
 /** One step of a job's script: from `at` seconds on, the job shows `status`. */
 export interface ScriptStep {
@@ -34,6 +34,9 @@ export interface SimCluster {
   /** Seconds since t=0 from which a tenant cluster is a flex cluster. */
   readonly convertedAt: number | undefined;
   readonly tenantApi: "serve" | "reject";
+  /** Seconds since t=0 from which the cluster exists, and from which it no longer does. */
+  readonly createdAt: number;
+  readonly deletedAt: number | undefined;
   readonly jobs: ReadonlyMap<string, SimJob>;
   readonly jobList: readonly SimJob[];
 }
@@ -55,6 +58,30 @@ export type ClusterLookup =
       readonly detail: string;
     };
 
+/** A project and the span of simulator time in which it exists. */
+export interface SimProject {
+  readonly id: string;
+  readonly orgId: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly deletedAt: number | undefined;
+}
+
+/** The outcome of looking up an organization's or a project's listing. */
+export type ListingLookup<T> =
+  | { readonly kind: "ok"; readonly items: readonly T[] }
+  | {
+      readonly kind: "error";
+      readonly status: 404;
+      readonly errorCode: string;
+      readonly detail: string;
+    };
+
+/** Whether something created at `createdAt` and deleted at `deletedAt` exists at `t`. */
+function existsAt(item: { createdAt: number; deletedAt: number | undefined }, t: number): boolean {
+  return item.createdAt <= t && (item.deletedAt === undefined || t < item.deletedAt);
+}
+
 /** Derives a stable 24-hex id from a seed, for defaults such as a job's snapshot id. */
 export function derivedId(seed: string): string {
   return createHash("sha256").update(seed).digest("hex").slice(0, 24);
@@ -64,8 +91,23 @@ export function derivedId(seed: string): string {
 export class World {
   private readonly groups = new Map<string, Map<string, SimCluster>>();
   private readonly allJobIds: string[] = [];
+  private readonly projects = new Map<string, SimProject>();
+  private readonly orgs = new Map<string, SimProject[]>();
 
   constructor(scenario: Scenario) {
+    scenario.projects.forEach((spec: ScenarioProject, index) => {
+      const project: SimProject = {
+        id: spec.id,
+        orgId: spec.orgId,
+        name: spec.name ?? `Project${index}`,
+        createdAt: spec.createdAfterSeconds,
+        deletedAt: spec.deletedAfterSeconds,
+      };
+      this.projects.set(project.id, project);
+      const siblings = this.orgs.get(project.orgId) ?? [];
+      siblings.push(project);
+      this.orgs.set(project.orgId, siblings);
+    });
     const clusters = new Map<string, { spec: ScenarioCluster; jobs: SimJob[] }>();
     const key = (groupId: string, name: string): string => `${groupId}/${name}`;
     for (const spec of scenario.clusters)
@@ -75,7 +117,13 @@ export class World {
       let entry = clusters.get(k);
       if (!entry) {
         entry = {
-          spec: { groupId: job.groupId, name: job.clusterName, kind: "tenant", tenantApi: "serve" },
+          spec: {
+            groupId: job.groupId,
+            name: job.clusterName,
+            kind: "tenant",
+            tenantApi: "serve",
+            createdAfterSeconds: Number.NEGATIVE_INFINITY,
+          },
           jobs: [],
         };
         clusters.set(k, entry);
@@ -106,6 +154,8 @@ export class World {
         kind: spec.kind,
         convertedAt: spec.convertedToFlexAfterSeconds,
         tenantApi: spec.tenantApi,
+        createdAt: spec.createdAfterSeconds,
+        deletedAt: spec.deletedAfterSeconds,
         jobs: new Map(jobs.map((j) => [j.id, j])),
         jobList: jobs,
       });
@@ -118,11 +168,11 @@ export class World {
    */
   cluster(family: ApiFamily, groupId: string, name: string, t: number): ClusterLookup {
     const group = this.groups.get(groupId);
-    if (!group) {
+    if (!this.groupExists(groupId, t)) {
       return notFound("GROUP_NOT_FOUND", `No group with ID ${groupId} exists.`);
     }
-    const cluster = group.get(name);
-    if (!cluster) {
+    const cluster = group?.get(name);
+    if (!cluster || !existsAt(cluster, t)) {
       // Atlas may name a missing flex cluster differently; unconfirmed, CLUSTER_NOT_FOUND for both.
       return notFound("CLUSTER_NOT_FOUND", `No cluster named ${name} exists in group ${groupId}.`);
     }
@@ -146,9 +196,48 @@ export class World {
     return { kind: "ok", cluster };
   }
 
+  /**
+   * Whether a project exists at `t`: one listed under `projects` within its lifetime, or one
+   * that only clusters or jobs name (older scenarios list no projects).
+   */
+  groupExists(groupId: string, t: number): boolean {
+    const project = this.projects.get(groupId);
+    return project ? existsAt(project, t) : this.groups.has(groupId);
+  }
+
+  /** The projects of an organization that exist at `t`, in scenario order. */
+  projectsOf(orgId: string, t: number): ListingLookup<SimProject> {
+    const projects = this.orgs.get(orgId);
+    if (!projects) {
+      // Atlas's errorCode for an unknown organization is unconfirmed.
+      return notFound("ORG_NOT_FOUND", `No organization with ID ${orgId} exists.`);
+    }
+    return { kind: "ok", items: projects.filter((p) => existsAt(p, t)) };
+  }
+
+  /** The Flex clusters of a project at `t` (converted tenant clusters included), in scenario order. */
+  flexClustersOf(groupId: string, t: number): ListingLookup<SimCluster> {
+    if (!this.groupExists(groupId, t)) {
+      return notFound("GROUP_NOT_FOUND", `No group with ID ${groupId} exists.`);
+    }
+    const clusters = [...(this.groups.get(groupId)?.values() ?? [])];
+    return { kind: "ok", items: clusters.filter((c) => existsAt(c, t) && isFlexAt(c, t)) };
+  }
+
   /** The jobs of a cluster that exist at `t`, in scenario order. */
   jobsAt(cluster: SimCluster, t: number): SimJob[] {
     return cluster.jobList.filter((j) => j.createdAt <= t);
+  }
+
+  /**
+   * The jobs of a cluster that exist at `t`, newest first as Atlas lists Flex restore jobs (by
+   * scheduled date; among equals, the one later in the scenario first).
+   */
+  jobsNewestFirst(cluster: SimCluster, t: number): SimJob[] {
+    return this.jobsAt(cluster, t)
+      .map((job, index) => ({ job, index }))
+      .sort((a, b) => b.job.createdAt - a.job.createdAt || b.index - a.index)
+      .map(({ job }) => job);
   }
 
   /** The job `id` of a cluster if it exists at `t`. */
@@ -185,6 +274,9 @@ export function jobStateAt(job: SimJob, t: number): JobState {
   return { status, since: Math.max(steps[index]?.at ?? 0, job.createdAt) };
 }
 
-function notFound(errorCode: string, detail: string): ClusterLookup {
+function notFound(
+  errorCode: string,
+  detail: string,
+): { kind: "error"; status: 404; errorCode: string; detail: string } {
   return { kind: "error", status: 404, errorCode, detail };
 }

@@ -226,6 +226,33 @@ export function observeJob(state: JobState, job: RestoreJob, now: number): Step 
   return { state: next, events };
 }
 
+/** The creation time of an Atlas object id (its first four bytes, epoch seconds), or undefined. */
+export function objectIdTime(id: string): number | undefined {
+  return /^[a-f0-9]{24}$/.test(id) ? Number.parseInt(id.slice(0, 8), 16) * 1000 : undefined;
+}
+
+/**
+ * Applies a job seen in its cluster's list. Like `observeJob`, except that a job seen for the
+ * first time that had finished before `retentionMs` ago (by its finish date, or its id's creation
+ * time when Atlas gives none) is remembered quietly: no transition, and its retention has already
+ * run out, so it exports no series. Starting on years of history reports only what is current.
+ */
+export function observeListedJob(
+  state: JobState,
+  job: RestoreJob,
+  now: number,
+  retentionMs: number,
+): Step {
+  const step = observeJob(state, job, now);
+  if (state.status !== null || !TERMINAL_STATUSES.has(job.status)) return step;
+  const finishedAt = parseDate(job.restoreFinishedDate) ?? objectIdTime(job.id);
+  if (finishedAt === undefined || now - finishedAt < retentionMs) return step;
+  return {
+    state: { ...step.state, lastTransitionAt: finishedAt, terminalSince: finishedAt },
+    events: step.events.filter((event) => event.type !== "transition"),
+  };
+}
+
 /** Applies a failed poll: reported once per kind of failure, not every cycle. */
 export function observeError(state: JobState, error: AtlasError): Step {
   const kind = error.kind;

@@ -28,10 +28,16 @@ const base: Settings = {
       api: "flex",
     },
   ],
+  watch: [
+    { kind: "organization", orgId: "6a0000000000000000000001" },
+    { kind: "cluster", groupId: "32b6e34b3d91647abb20e7b8", clusterName: "Flex0" },
+  ],
+  discoveryIntervalMs: 90_000,
+  enableLifecycle: true,
 };
 
 describe("describeSettings", () => {
-  it("prints the file's notation, each job's effective mode, the secret redacted", () => {
+  it("prints the file's notation, each job's effective mode, the watch entries, the secret redacted", () => {
     expect(describeSettings(base)).toEqual({
       configFile: "/etc/restore-watch/restore-watch.yaml",
       schedule: "*/30 * * * * *",
@@ -59,6 +65,12 @@ describe("describeSettings", () => {
           api: "flex",
         },
       ],
+      watch: [
+        { orgId: "6a0000000000000000000001" },
+        { groupId: "32b6e34b3d91647abb20e7b8", clusterName: "Flex0" },
+      ],
+      discoveryInterval: "1m30s",
+      enableLifecycle: true,
     });
   });
 

@@ -9,6 +9,7 @@ import type { Settings } from "../../src/config/settings.js";
 const GROUP = "32b6e34b3d91647abb20e7b8";
 const RESTORE = "6a793f81d2c4a03c5e4b1f20";
 const RESTORE_2 = "6a793f81d2c4a03c5e4b1f21";
+const ORG = "6a0000000000000000000001";
 const DEFAULT_FILE = "config/restore-watch.yaml";
 
 const JOBS = `jobs:
@@ -159,8 +160,8 @@ const BAD: readonly BadCase[] = [
     problems: [
       "tenant_sunset: unknown key; did you mean tenantSunset?",
       "clientSecret: unknown key; credentials are read only from the environment (MONGODB_ATLAS_* variables)",
-      "extra: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, timeouts, jobs)",
-      '["odd key"]: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, timeouts, jobs)',
+      "extra: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, discoveryInterval, enableLifecycle, timeouts, jobs, watch)",
+      '["odd key"]: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, discoveryInterval, enableLifecycle, timeouts, jobs, watch)',
     ],
   },
   {
@@ -303,21 +304,6 @@ const BAD: readonly BadCase[] = [
     ],
   },
   {
-    name: "jobs missing",
-    files: { [DEFAULT_FILE]: "api: flex\n" },
-    problems: ["jobs: is required; list at least one restore job"],
-  },
-  {
-    name: "jobs empty (an empty file has no jobs either)",
-    files: { [DEFAULT_FILE]: "jobs: []\n" },
-    problems: ["jobs: is empty; list at least one restore job"],
-  },
-  {
-    name: "empty file",
-    files: { [DEFAULT_FILE]: "# nothing yet\n" },
-    problems: ["jobs: is required; list at least one restore job"],
-  },
-  {
     name: "jobs not a list",
     files: { [DEFAULT_FILE]: `jobs:\n  groupId: "${GROUP}"\n` },
     problems: [`jobs: {"groupId":"${GROUP}"} is not a list of restore jobs`],
@@ -368,6 +354,61 @@ const BAD: readonly BadCase[] = [
       "jobs[2]: duplicates jobs[0] (same groupId, clusterName and restoreId)",
       "jobs[3]: duplicates jobs[1] (same groupId, clusterName and restoreId)",
       "jobs[4]: duplicates jobs[0] (same groupId, clusterName and restoreId)",
+    ],
+  },
+  {
+    name: "watch not a list",
+    files: { [DEFAULT_FILE]: `watch:\n  orgId: "${ORG}"\n` },
+    problems: [`watch: {"orgId":"${ORG}"} is not a list of organizations, projects or clusters`],
+  },
+  {
+    name: "watch entries: bad ids, both or neither owner, a cluster of an organization, typos, duplicates",
+    files: {
+      [DEFAULT_FILE]: `watch:
+  - orgId: "6A00"
+  - groupId: "${GROUP}"
+    clusterName: "-bad"
+  - orgId: "${ORG}"
+    groupId: "${GROUP}"
+  - clusterName: Flex0
+  - orgId: "${ORG}"
+    clusterName: Flex0
+  - groupID: "${GROUP}"
+  - just a string
+  - groupId: "${GROUP}"
+    clusterName: Flex0
+  - { groupId: "${GROUP}", clusterName: Flex0 }
+  - orgId: "${ORG}"
+  - { orgId: "${ORG}" }
+  - groupId: "${GROUP}"
+`,
+    },
+    problems: [
+      'watch[0].orgId: "6A00" is not a 24-character lowercase hexadecimal id',
+      'watch[1].clusterName: "-bad" is not a cluster name (letters, digits and hyphens, not starting with a hyphen)',
+      "watch[2]: names both orgId and groupId; give exactly one",
+      "watch[3]: names neither orgId nor groupId; give exactly one",
+      "watch[4].clusterName: needs groupId (a cluster belongs to a project)",
+      "watch[5].groupID: unknown key; did you mean groupId?",
+      "watch[5]: names neither orgId nor groupId; give exactly one",
+      'watch[6]: "just a string" is not a mapping of orgId, or groupId and clusterName',
+      "watch[8]: duplicates watch[7]",
+      "watch[10]: duplicates watch[9]",
+    ],
+  },
+  {
+    name: "discoveryInterval under a second, not a duration; enableLifecycle not a boolean",
+    files: { [DEFAULT_FILE]: withJob('discoveryInterval: 500ms\nenableLifecycle: "yes"') },
+    env: {
+      ...SERVICE_ACCOUNT,
+      RESTORE_WATCH_DISCOVERY_INTERVAL: "5 minutes",
+      RESTORE_WATCH_ENABLE_LIFECYCLE: "1",
+    },
+    problems: [
+      'discoveryInterval: "500ms" is shorter than the 1s minimum',
+      'enableLifecycle: "yes" is not true or false',
+      'RESTORE_WATCH_DISCOVERY_INTERVAL: "5 minutes" is not a duration like 90s, 15m, 24h or 7d',
+      'RESTORE_WATCH_ENABLE_LIFECYCLE: "1" is not true or false',
     ],
   },
   {
@@ -544,7 +585,53 @@ describe("loadSettings: good configurations (the full effective Settings)", () =
         clientSecret: "mdb_sa_sk_supersecret",
       },
       jobs: [{ groupId: GROUP, clusterName: "Cluster0", restoreId: RESTORE }],
+      watch: [],
+      discoveryIntervalMs: 300_000,
+      enableLifecycle: false,
     });
+  });
+
+  it("accepts a file with no jobs, empty lists and only watch entries (a daemon deployed idle)", async () => {
+    for (const text of ["# nothing yet\n", "jobs: []\nwatch: []\n", "watch:\n"]) {
+      const dir = await tempDir({ [DEFAULT_FILE]: text });
+      const settings = await loadSettings({ cwd: dir, env: { ...SERVICE_ACCOUNT } });
+      expect([settings.jobs, settings.watch]).toEqual([[], []]);
+    }
+    const dir = await tempDir({
+      [DEFAULT_FILE]: `watch:
+  - orgId: "${ORG}"
+  - groupId: "${GROUP}"
+  - groupId: "${GROUP}"
+    clusterName: Flex0
+discoveryInterval: 1s
+enableLifecycle: true
+`,
+    });
+    const settings = await loadSettings({
+      cwd: dir,
+      env: {
+        ...SERVICE_ACCOUNT,
+        RESTORE_WATCH_DISCOVERY_INTERVAL: "2m",
+        RESTORE_WATCH_ENABLE_LIFECYCLE: "false",
+      },
+    });
+    expect([
+      settings.jobs,
+      settings.watch,
+      settings.discoveryIntervalMs,
+      settings.enableLifecycle,
+    ]).toEqual([
+      [],
+      [
+        { kind: "organization", orgId: ORG },
+        { kind: "project", groupId: GROUP },
+        { kind: "cluster", groupId: GROUP, clusterName: "Flex0" },
+      ],
+      120_000,
+      false,
+    ]);
+    const fileOnly = await loadSettings({ cwd: dir, env: { ...SERVICE_ACCOUNT } });
+    expect([fileOnly.discoveryIntervalMs, fileOnly.enableLifecycle]).toEqual([1_000, true]);
   });
 
   it("reads every key from the file; the environment overrides it; empty variables are unset", async () => {
@@ -602,6 +689,9 @@ jobs:
         { groupId: GROUP, clusterName: "Cluster0", restoreId: RESTORE },
         { groupId: GROUP, clusterName: "flex-1", restoreId: RESTORE_2, api: "flex" },
       ],
+      watch: [],
+      discoveryIntervalMs: 300_000,
+      enableLifecycle: false,
     });
   });
 
@@ -647,6 +737,9 @@ jobs:
         clientSecret: "line-one-secret",
       },
       jobs: [{ groupId: GROUP, clusterName: "c", restoreId: RESTORE, api: "auto" }],
+      watch: [],
+      discoveryIntervalMs: 300_000,
+      enableLifecycle: false,
     });
   });
 

@@ -26,21 +26,20 @@ describe("config/restore-watch.yaml, the shipped example", () => {
       jobs: [
         {
           groupId: "32b6e34b3d91647abb20e7b8",
-          clusterName: "Cluster0",
-          restoreId: "6a793f81d2c4a03c5e4b1f20",
-        },
-        {
-          groupId: "32b6e34b3d91647abb20e7b8",
           clusterName: "FlexCluster0",
           restoreId: "6a793f81d2c4a03c5e4b1f21",
           api: "flex",
         },
       ],
+      watch: [{ kind: "project", groupId: "32b6e34b3d91647abb20e7b8" }],
+      discoveryIntervalMs: 300_000,
+      enableLifecycle: false,
     });
 
-    // The same file with only its jobs gives the same settings: the values shown are the defaults.
+    // The same file with only its watch and jobs gives the same settings: the values shown are
+    // the defaults.
     const text = await readFile(`${repo}config/restore-watch.yaml`, "utf8");
-    const jobsOnly = text.slice(text.indexOf("\njobs:") + 1);
+    const jobsOnly = text.slice(text.indexOf("\nwatch:") + 1);
     const minimal = await loadSettings({ cwd: repo, env, readFile: async () => jobsOnly });
     expect(minimal).toEqual(shipped);
   });

@@ -56,6 +56,10 @@ function setup(
   const metrics = createMetrics({ jobs: () => poller.jobs(), now: () => 0, retentionMs: 1 }, "0");
   const poller: Poller = new Poller({
     fetchJob,
+    listJobs: async () => {
+      throw new Error("no cluster is watched here");
+    },
+    retentionMs: 3_600_000,
     jobs,
     mode,
     // In auto mode the tenant endpoint is still current: only Atlas's answers move a job.
@@ -106,8 +110,8 @@ describe("Poller", () => {
       succeeded: 9,
       failed: 0,
       deferred: 0,
+      skipped: 0,
       events: 9,
-      saved: true,
     });
   });
 
@@ -149,7 +153,9 @@ describe("Poller", () => {
     };
     const { poller, store, metrics } = setup(fetchJob, [ref(1)]);
     expect(await poller.pollOnce()).toMatchObject({ polled: 0, deferred: 1, events: 0 });
-    expect(store.saved[0]?.[0]?.status).toBeNull();
+    // Nothing changed, so nothing was saved.
+    expect(store.saved).toEqual([]);
+    expect([...poller.jobs()].map((j) => j.status)).toEqual([null]);
     expect(await metrics.registry.metrics()).toContain(
       'atlas_restore_polls_deferred_total{api="tenant",reason="retry_after"} 1',
     );
@@ -202,7 +208,7 @@ describe("Poller", () => {
     expect(polled).toHaveLength(1);
   });
 
-  it("restores saved jobs that are still configured, and drops the others", async () => {
+  it("restores every saved job; one no longer configured is remembered, not polled or exported", async () => {
     const saved: JobState = { ...ref(1), api: "tenant", status: "RUNNING", lastTransitionAt: 1 };
     const gone: JobState = { ...ref(9), api: "tenant", status: "RUNNING" };
     const { poller, lines } = setup(async (_api, r) => job(r), [ref(1), ref(2)], {
@@ -214,7 +220,8 @@ describe("Poller", () => {
       [ref(1).restoreId, "RUNNING"],
       [ref(2).restoreId, null],
     ]);
-    expect(lines.find((l) => l.event === "state_loaded")).toMatchObject({ jobs: 1 });
+    expect([...poller.allJobs()].map((j) => j.restoreId)).toContain(ref(9).restoreId);
+    expect(lines.find((l) => l.event === "state_loaded")).toMatchObject({ jobs: 2 });
     await poller.pollOnce();
     // The saved job was RUNNING and still is: only the new one is logged.
     expect(lines.filter((l) => l.event === "restore_transition").map((l) => l.restoreId)).toEqual([

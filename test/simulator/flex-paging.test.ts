@@ -12,6 +12,8 @@ const IDS = Array.from(
   { length: 7 },
   (_, i) => `aaaaaaaaaaaaaaaaaaaaaa${String(i).padStart(2, "0")}`,
 );
+/** The Flex LIST comes newest first, as Atlas's does: IDS were created in order. */
+const NEWEST_FIRST = [...IDS].reverse();
 
 async function setup() {
   sim = await start(
@@ -21,11 +23,12 @@ async function setup() {
         { groupId: GROUP, name: "Cluster0", kind: "tenant" },
       ],
       jobs: [
-        ...IDS.map((id) => ({
+        ...IDS.map((id, i) => ({
           groupId: GROUP,
           clusterName: "Flex0",
           id,
-          script: [{ afterSeconds: 0, status: "RUNNING" }],
+          createdAfterSeconds: i - 10,
+          script: [{ afterSeconds: i - 10, status: "RUNNING" }],
         })),
         ...IDS.map((id) => ({
           groupId: GROUP,
@@ -52,12 +55,12 @@ type Page = {
 };
 
 describe("the flex LIST", () => {
-  it("serves 100 items from page 1 by default, with a self link and totalCount", async () => {
+  it("serves 100 items from page 1 by default, newest first, with a self link and totalCount", async () => {
     const { list, page } = await setup();
     const { status, body } = await page("");
     const p = body as unknown as Page;
     expect(status).toBe(200);
-    expect(p.results.map((r) => r.id)).toEqual(IDS);
+    expect(p.results.map((r) => r.id)).toEqual(NEWEST_FIRST);
     expect(p.totalCount).toBe(7);
     expect(p.links).toEqual([{ href: `${list}?pageNum=1&itemsPerPage=100`, rel: "self" }]);
   });
@@ -68,9 +71,9 @@ describe("the flex LIST", () => {
     for (const n of [1, 2, 3, 4])
       pages.push((await page(`?pageNum=${n}&itemsPerPage=3`)).body as unknown as Page);
     expect(pages.map((p) => p.results.map((r) => r.id))).toEqual([
-      IDS.slice(0, 3),
-      IDS.slice(3, 6),
-      IDS.slice(6),
+      NEWEST_FIRST.slice(0, 3),
+      NEWEST_FIRST.slice(3, 6),
+      NEWEST_FIRST.slice(6),
       [],
     ]);
     expect(pages.map((p) => p.totalCount)).toEqual([7, 7, 7, 7]);

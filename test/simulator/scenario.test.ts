@@ -39,6 +39,7 @@ describe("parseScenario", () => {
       digest: { algorithm: "MD5", nonceTtlSeconds: 300 },
       tenant: {},
       rateLimit: { capacity: 1e9, refillPerMinute: 1e9 },
+      projects: [],
       clusters: [],
       jobs: [{ ...job(), deliveryType: "RESTORE", createdAfterSeconds: 0 }],
       faults: [],

@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Dispatcher } from "undici";
 import type { Timeouts } from "../../src/atlas/transport.js";
-import type { ApiMode, Credentials, JobSettings, Settings } from "../../src/config/settings.js";
+import type {
+  ApiMode,
+  Credentials,
+  JobSettings,
+  Settings,
+  WatchEntry,
+} from "../../src/config/settings.js";
 import { Daemon } from "../../src/commands/daemon.js";
 import { createLogger } from "../../src/logger.js";
 import type { Simulator } from "../../src/simulator/index.js";
@@ -13,6 +19,8 @@ import type { LogLine } from "./daemon-process.js";
 /** What a test may choose; everything else has a test-friendly default. */
 export interface InProcessOptions {
   readonly jobs: readonly JobSettings[];
+  readonly watch?: readonly WatchEntry[];
+  readonly finishedRetentionMs?: number;
   readonly credentials: Credentials;
   readonly api?: ApiMode;
   readonly timeouts?: Timeouts;
@@ -54,12 +62,15 @@ export async function startInProcess(
     listen: { host: "127.0.0.1", port: 0 },
     stateFile,
     concurrency: 4,
-    finishedRetentionMs: 24 * 3600_000,
+    finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
     logLevel: "debug",
     baseUrl: options.baseUrl ?? sim.url,
     timeouts: options.timeouts ?? { connectMs: 1_000, headersMs: 1_000, bodyMs: 1_000 },
     credentials: options.credentials,
     jobs: options.jobs,
+    watch: options.watch ?? [],
+    discoveryIntervalMs: 3_600_000,
+    enableLifecycle: false,
   };
   const daemon = new Daemon(settings, {
     logger,
