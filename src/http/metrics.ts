@@ -143,6 +143,7 @@ export function createMetrics(
     labelNames: ["api"],
     registers: [registry],
   });
+  for (const target of ["cluster", "job"]) pollsSkipped.inc({ target }, 0);
   watchedClusters.set({ api: "flex" }, 0);
   const discoveryLastSuccess = new Gauge({
     name: "atlas_restore_discovery_last_success_timestamp_seconds",
