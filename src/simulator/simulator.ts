@@ -183,6 +183,7 @@ function dispatch(rt: Runtime, req: IncomingMessage, res: ServerResponse): void 
     return;
   }
   rt.stats.request(routeKey(route));
+  if (route.kind === "api" && route.list) rt.stats.listed(route.groupId, route.clusterName);
   const ex = new Exchange(req, res, rt.stats, rt.timers);
   if (route.kind === "api") {
     req.resume();

@@ -6,6 +6,8 @@ export interface SimulatorStats {
   /** Every Atlas or OAuth request received, whatever its answer (control requests excluded). */
   requests: number;
   byRoute: Record<string, number>;
+  /** Restore-job LIST requests (one per page) by cluster, keyed `groupId/clusterName`. */
+  listsByCluster: Record<string, number>;
   /** Answers by status ("200", "401", …), and "reset" for connections destroyed on purpose. */
   byStatus: Record<string, number>;
   tokenRequests: number;
@@ -26,6 +28,12 @@ export class StatsRecorder {
     this.stats.byRoute[route] = (this.stats.byRoute[route] ?? 0) + 1;
     if (route === "token") this.stats.tokenRequests += 1;
     if (route === "revoke") this.stats.revokeRequests += 1;
+  }
+
+  /** Counts one restore-job LIST request (one page) of a cluster. */
+  listed(groupId: string, clusterName: string): void {
+    const key = `${groupId}/${clusterName}`;
+    this.stats.listsByCluster[key] = (this.stats.listsByCluster[key] ?? 0) + 1;
   }
 
   /** Counts one answer (a status) or one connection destroyed on purpose. */
@@ -59,6 +67,7 @@ function empty(): SimulatorStats {
   return {
     requests: 0,
     byRoute: {},
+    listsByCluster: {},
     byStatus: {},
     tokenRequests: 0,
     revokeRequests: 0,

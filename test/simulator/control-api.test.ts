@@ -76,6 +76,7 @@ describe("the control API", () => {
     expect(stats).toEqual({
       requests: 3,
       byRoute: { token: 1, "tenant.get": 2 },
+      listsByCluster: {},
       byStatus: { "200": 2, "401": 1 },
       tokenRequests: 1,
       revokeRequests: 0,
