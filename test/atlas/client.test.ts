@@ -425,3 +425,37 @@ describe("listRestoreJobs", () => {
     expect(error).toBeInstanceOf(AtlasDecodeError);
   });
 });
+
+describe("listFlexRestoreJobPages", () => {
+  it("reads the next page only while the last was full and asked for, and stops on a short page", async () => {
+    await sim.close();
+    sim = await startSim({
+      clusters: [{ groupId: GROUP, name: "Flex0", kind: "flex" }],
+      jobs: Array.from({ length: 1203 }, (_, i) => ({
+        groupId: GROUP,
+        clusterName: "Flex0",
+        id: id(1000 + i),
+        createdAfterSeconds: i - 2000,
+        script: [{ afterSeconds: i - 2000, status: "COMPLETED" }],
+      })),
+    });
+    const { client: atlas } = client(SERVICE_ACCOUNT_CREDENTIALS);
+    const pagesSeen: number[] = [];
+    const all = await atlas.listFlexRestoreJobPages(GROUP, "Flex0", (page) => {
+      pagesSeen.push(page.length);
+      return true;
+    });
+    expect([all.jobs.length, all.pages, all.complete, pagesSeen]).toEqual([
+      1203,
+      3,
+      true,
+      [500, 500],
+    ]);
+    // Newest first: the last job created comes first.
+    expect(all.jobs[0]?.id).toBe(id(1000 + 1202));
+    sim.resetStats();
+    const first = await atlas.listFlexRestoreJobPages(GROUP, "Flex0", () => false);
+    expect([first.jobs.length, first.pages, first.complete]).toEqual([500, 1, false]);
+    expect(sim.stats().byRoute["flex.list"]).toBe(1);
+  });
+});

@@ -7,7 +7,9 @@ import {
   isExported,
   isTerminal,
   observeError,
+  objectIdTime,
   observeJob,
+  observeListedJob,
   resolveApi,
   switchApi,
   tenantGoneReason,
@@ -235,5 +237,58 @@ describe("retention", () => {
     expect(isExported(state, T0 + 999, 1000)).toBe(true);
     expect(isExported(state, T0 + 1000, 1000)).toBe(false);
     expect(isExported(seen("RUNNING"), T0 + 10 ** 9, 1000)).toBe(true);
+  });
+});
+
+describe("observeListedJob: history seen for the first time stays quiet", () => {
+  const RETENTION = 24 * 3_600_000;
+  const hour = 3_600_000;
+  const fresh = (): JobState => initialState(ref, "flex");
+  // An id whose first four bytes say it was created at T0 - 100 days.
+  const oldId = `${Math.floor((T0 - 100 * 86_400_000) / 1000).toString(16)}0000000000000000`;
+
+  it.each<[string, JobState, RestoreJob, string[], number | undefined]>([
+    ["unfinished, first seen", fresh(), job("RUNNING"), ["transition null→RUNNING"], undefined],
+    [
+      "finished within the retention",
+      fresh(),
+      job("COMPLETED", { restoreFinishedDate: new Date(T0 - hour).toISOString() }),
+      ["transition null→COMPLETED"],
+      T0,
+    ],
+    [
+      "finished before the retention",
+      fresh(),
+      job("FAILED", { restoreFinishedDate: new Date(T0 - 25 * hour).toISOString() }),
+      [],
+      T0 - 25 * hour,
+    ],
+    [
+      "finished, no date, id created 100 days ago",
+      { ...fresh(), restoreId: oldId },
+      { ...job("COMPLETED"), id: oldId },
+      [],
+      T0 - 100 * 86_400_000,
+    ],
+    [
+      "already seen: an old finish is still a change",
+      seen("RUNNING", { api: "flex" }),
+      job("COMPLETED", { restoreFinishedDate: new Date(T0 - 25 * hour).toISOString() }),
+      ["transition RUNNING→COMPLETED"],
+      T0,
+    ],
+  ])("%s", (_, state, observed, events, terminalSince) => {
+    const step = observeListedJob(state, observed, T0, RETENTION);
+    expect(
+      step.events.map((e) => (e.type === "transition" ? `transition ${e.from}→${e.to}` : e.type)),
+    ).toEqual(events);
+    expect(step.state.terminalSince).toBe(terminalSince);
+    expect(step.state.status).toBe(observed.status);
+    expect(isExported(step.state, T0, RETENTION)).toBe(events.length > 0);
+  });
+
+  it("reads an object id's creation time", () => {
+    expect(objectIdTime("6a793f81d2c4a03c5e4b1f20")).toBe(0x6a793f81 * 1000);
+    expect(objectIdTime("nothex")).toBeUndefined();
   });
 });
