@@ -36,10 +36,13 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
       restoreId: job.restoreId,
       api: job.api ?? settings.api,
     })),
-    watch: settings.watch.map((entry) => {
-      const { kind: _kind, ...ids } = entry;
-      return ids;
-    }),
+    watch: settings.watch.map((entry) =>
+      entry.kind === "organization"
+        ? { orgId: entry.orgId }
+        : entry.kind === "project"
+          ? { groupId: entry.groupId }
+          : { groupId: entry.groupId, clusterName: entry.clusterName },
+    ),
     discoveryInterval: formatDuration(settings.discoveryIntervalMs),
     enableLifecycle: settings.enableLifecycle,
   };

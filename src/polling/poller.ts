@@ -314,8 +314,14 @@ export class Poller {
     if (tally.reached.length > 0) this.#options.metrics.setApiUp(tally.reached.some(Boolean));
     this.#prune();
     if (this.#dirty) this.#flush();
-    const { reached: _reached, ...result } = tally;
-    return result;
+    return {
+      polled: tally.polled,
+      succeeded: tally.succeeded,
+      failed: tally.failed,
+      deferred: tally.deferred,
+      skipped: tally.skipped,
+      events: tally.events,
+    };
   }
 
   /** Runs one target unless it is in flight; a skip is counted, and warned about once. */
