@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
  * The demo: the Atlas simulator playing config/scenarios/demo.yaml, and the daemon (the real
- * `node dist/main.js` with config/demo/restore-watch.yaml) polling it every two seconds. No Atlas
- * account needed. Standard output is for people: the status page's address first, then one
- * readable line per line the daemon logs (its JSON, formatted by log-format.ts); the demo's own
- * notes go to stderr. Ctrl-C stops both.
+ * `node dist/main.js` with config/demo/restore-watch.yaml) watching its project of Flex clusters,
+ * polled every two seconds. No Atlas account needed. Standard output is for people: the status
+ * page's address first, then one readable line per line the daemon logs (its JSON, formatted by
+ * log-format.ts); the demo's own notes go to stderr. Ctrl-C stops both.
  */
 import "../node-version.js";
 import { spawn } from "node:child_process";
@@ -21,7 +21,7 @@ const USAGE = `Usage: npm run demo -- [--port N] [--until-done]
 
   --port N       where the daemon serves its status page and /metrics (default 9917; 0 picks a
                  free port)
-  --until-done   stop once every restore job has finished
+  --until-done   stop once every restore job the scenario runs has finished
 `;
 
 const root = new URL("../..", import.meta.url);
@@ -71,6 +71,8 @@ async function main(): Promise<number> {
     detached: true,
   });
   const finished = new Set<string>();
+  // The jobs the scenario runs: those it starts at t=0 or later (the others are old history).
+  const current = scenario.jobs.filter((job) => job.createdAfterSeconds >= 0).length;
   const lines = createInterface({ input: child.stdout });
   const colour = process.stdout.isTTY === true;
   lines.on("line", (line) => {
@@ -90,7 +92,7 @@ async function main(): Promise<number> {
       (entry.to === "COMPLETED" || entry.to === "FAILED")
     ) {
       finished.add(String(entry.restoreId));
-      if (args["until-done"] && finished.size === scenario.jobs.length) stop("all jobs finished");
+      if (args["until-done"] && finished.size === current) stop("all jobs finished");
     }
   });
   let stopped = false;

@@ -81,8 +81,23 @@ function describe(entry: Entry): string | undefined {
       return `${job(entry)}: moved from the ${text(entry.from)} to the ${text(entry.to)} API (${text(entry.reason)})`;
     case "restore_api_deprecated":
       return `Atlas announced the end of the ${text(entry.api)} API: deprecated ${text(entry.deprecation ?? "?")}, sunset ${text(entry.sunset ?? "not given")}`;
-    case "daemon_started":
-      return `started ${text(entry.version)}: ${text(entry.jobs)} jobs, schedule "${text(entry.schedule)}", api ${text(entry.api)}, ${text(entry.auth)}, listening on ${text(entry.listen)}`;
+    case "daemon_started": {
+      const watch = entry.watch !== undefined ? `, ${text(entry.watch)} watch entries` : "";
+      return `started ${text(entry.version)}: ${text(entry.jobs)} jobs${watch}, schedule "${text(entry.schedule)}", api ${text(entry.api)}, ${text(entry.auth)}, listening on ${text(entry.listen)}`;
+    }
+    case "cluster_watch_started":
+      return `watching ${text(entry.clusterName)} in project ${text(entry.groupId)} (found by ${text(entry.source)})`;
+    case "cluster_watch_stopped":
+      return `no longer watching ${text(entry.clusterName)} in project ${text(entry.groupId)}`;
+    case "config_reloaded": {
+      const restart = Array.isArray(entry.restartRequired) ? entry.restartRequired : [];
+      const later = restart.length > 0 ? `; needs a restart: ${restart.join(", ")}` : "";
+      return `configuration reloaded: ${text(entry.jobs)} jobs, ${text(entry.watch)} watch entries${later}`;
+    }
+    case "config_reload_failed": {
+      const problems = Array.isArray(entry.problems) ? entry.problems.map(text) : [];
+      return `configuration not reloaded, the running one stays: ${problems.join("; ")}`;
+    }
     default:
       return undefined;
   }

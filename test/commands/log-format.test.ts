@@ -116,6 +116,53 @@ describe("formatLogLine", () => {
     ],
     [
       {
+        level: 30,
+        event: "daemon_started",
+        version: "0.1.0",
+        jobs: 1,
+        watch: 2,
+        schedule: "*/2 * * * * *",
+        api: "auto",
+        listen: "127.0.0.1:9917",
+        auth: "serviceAccount",
+        msg: "atlas-restore-watch started",
+      },
+      '03:15:30 INFO  started 0.1.0: 1 jobs, 2 watch entries, schedule "*/2 * * * * *", api auto, serviceAccount, listening on 127.0.0.1:9917',
+    ],
+    [
+      {
+        level: 30,
+        event: "cluster_watch_started",
+        groupId: "32b6e34b3d91647abb20e7b8",
+        clusterName: "Flex1",
+        api: "flex",
+        source: "project",
+        msg: "watching a cluster's restore jobs",
+      },
+      "03:15:30 INFO  watching Flex1 in project 32b6e34b3d91647abb20e7b8 (found by project)",
+    ],
+    [
+      {
+        level: 30,
+        event: "config_reloaded",
+        jobs: 0,
+        watch: 3,
+        restartRequired: ["listen"],
+        msg: "configuration reloaded; some settings need a restart",
+      },
+      "03:15:30 INFO  configuration reloaded: 0 jobs, 3 watch entries; needs a restart: listen",
+    ],
+    [
+      {
+        level: 50,
+        event: "config_reload_failed",
+        problems: ['watch[0].orgId: "x" is not a 24-character lowercase hexadecimal id'],
+        msg: "configuration reload failed; the running configuration stays",
+      },
+      '03:15:30 ERROR configuration not reloaded, the running one stays: watch[0].orgId: "x" is not a 24-character lowercase hexadecimal id',
+    ],
+    [
+      {
         level: 40,
         service: "atlas-restore-watch",
         event: "state_save_failed",

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const DEMO = fileURLToPath(new URL("../../dist/commands/demo.js", import.meta.url));
 
 describe("npm run demo", () => {
-  it("shows every transition, the FAILED one at error level, the switch to Flex, then stops", async () => {
+  it("finds every restore of the project by itself, the FAILED one at error level, then stops", async () => {
     const child = spawn(process.execPath, [DEMO, "--port", "0", "--until-done"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -24,35 +24,38 @@ describe("npm run demo", () => {
     const page = /^Status page: (http:\/\/127\.0\.0\.1:\d+)\/ {2}\(metrics: \1\/metrics\)$/;
     expect(lines[0]).toMatch(page);
     expect(lines[1]).toMatch(
-      /^\d\d:\d\d:\d\d INFO {2}started \d+\.\d+\.\d+: 4 jobs, schedule "\*\/2 \* \* \* \* \*", api auto, apiKey, listening on 127\.0\.0\.1:\d+$/,
+      /^\d\d:\d\d:\d\d INFO {2}started \d+\.\d+\.\d+: 1 jobs, 1 watch entries, schedule "\*\/2 \* \* \* \* \*", api auto, apiKey, listening on 127\.0\.0\.1:\d+$/,
     );
     // Every line is for people: a time and a level, never the daemon's raw JSON.
     for (const line of lines.slice(1)) {
       expect(line).toMatch(/^\d\d:\d\d:\d\d (INFO |WARN |ERROR) \S/);
     }
     const transition =
-      /^\d\d:\d\d:\d\d (INFO |ERROR) (?:Cluster0|Flex0) [0-9a-f]{22}([0-9a-f]{2}) \((?:tenant|flex)\): (?:first seen, (\w+)|(\w+) → (\w+))/;
+      /^\d\d:\d\d:\d\d (INFO |ERROR) (?:Cluster0|Flex0|Flex1) [0-9a-f]{22}([0-9a-f]{2}) \((?:tenant|flex)\): (?:first seen, (\w+)|(\w+) → (\w+))/;
     const transitions = lines.flatMap((line) => {
       const m = transition.exec(line);
       return m ? [`${m[1]?.trim()} ${m[2]} ${m[4] ?? "null"}→${m[3] ?? m[5]}`] : [];
     });
     expect([...transitions].sort()).toEqual(
       [
-        "INFO 20 null→PENDING",
-        "INFO 20 PENDING→QUEUED",
-        "INFO 20 QUEUED→RUNNING",
-        "INFO 20 RUNNING→COMPLETED",
-        "INFO 21 null→PENDING",
-        "INFO 21 PENDING→RUNNING",
-        "ERROR 21 RUNNING→FAILED",
         "INFO 30 null→PENDING",
         "INFO 30 PENDING→RUNNING",
         "INFO 30 RUNNING→COMPLETED",
+        "INFO 31 null→PENDING",
+        "INFO 31 PENDING→RUNNING",
+        "ERROR 31 RUNNING→FAILED",
+        "INFO 32 null→QUEUED",
+        "INFO 32 QUEUED→RUNNING",
+        "INFO 32 RUNNING→COMPLETED",
         "INFO 22 null→QUEUED",
         "INFO 22 QUEUED→RUNNING",
         "INFO 22 RUNNING→COMPLETED",
       ].sort(),
     );
+    // The cluster created 15 s in, and the shared-tier one once Atlas made it Flex, are found.
+    expect(
+      lines.flatMap((line) => /INFO {2}watching (\w+) in project/.exec(line)?.[1] ?? []),
+    ).toEqual(["Flex0", "Flex1", "Cluster0"]);
     expect(lines.filter((line) => line.includes("moved from"))).toEqual([
       expect.stringMatching(
         /^\d\d:\d\d:\d\d WARN {2}Cluster0 6a793f81d2c4a03c5e4b1f22: moved from the tenant to the flex API \(\w+\)$/,
