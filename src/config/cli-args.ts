@@ -33,8 +33,9 @@ export const USAGE = `Usage: atlas-restore-watch [--config FILE] [--check-config
            [--timeout DURATION] [--interval DURATION] RESTORE_ID...
        atlas-restore-watch --help | --version
 
-Watches MongoDB Atlas shared-tier and Flex restore jobs: JSON logs on stdout for every
-status change, Prometheus metrics and health on the listen address.
+Watches the MongoDB Atlas restore jobs of the organizations, projects and Flex clusters you
+name (and any job named by id): JSON logs on stdout for every status change, Prometheus
+metrics and health on the listen address. SIGHUP reloads the configuration.
 
 Options:
   --config FILE    configuration file (YAML or JSON); default: $${CONFIG_PATH_VARIABLE},
@@ -55,8 +56,11 @@ directory fills variables that are not set):
   RESTORE_WATCH_CONCURRENCY     concurrency  1..64                  (${CONFIG_DEFAULTS.concurrency})
   LOG_LEVEL                     logLevel     fatal|error|warn|info|debug|trace|silent (${CONFIG_DEFAULTS.logLevel})
   MONGODB_ATLAS_BASE_URL        baseUrl      http(s) origin         (${CONFIG_DEFAULTS.baseUrl})
+  RESTORE_WATCH_DISCOVERY_INTERVAL  discoveryInterval  duration, at least 1s (${CONFIG_DEFAULTS.discoveryInterval})
+  RESTORE_WATCH_ENABLE_LIFECYCLE    enableLifecycle    true | false: POST /-/reload (${CONFIG_DEFAULTS.enableLifecycle})
 File only: finishedRetention (${CONFIG_DEFAULTS.finishedRetention}), timeouts.connect/headers/body
-(${formatDuration(timeouts.connectMs)}/${formatDuration(timeouts.headersMs)}/${formatDuration(timeouts.bodyMs)}, at most 5m), jobs (required).
+(${formatDuration(timeouts.connectMs)}/${formatDuration(timeouts.headersMs)}/${formatDuration(timeouts.bodyMs)}, at most 5m), watch (orgId, groupId or
+groupId + clusterName entries), jobs (restore jobs by id); both optional.
 
 Credentials, from the environment only (each variable also as NAME_FILE, a file holding it):
   service account   MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET

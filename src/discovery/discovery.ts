@@ -99,6 +99,9 @@ export class Discovery {
   #projectStatus: ProjectStatus[] = [];
   #lastRoundAt: number | undefined;
   #running: Promise<readonly DiscoveredCluster[]> | undefined;
+  /** Bumped by every setWatch, so that a round started before a reload is not taken for one after. */
+  #generation = 0;
+  #runningGeneration = 0;
 
   constructor(options: DiscoveryOptions) {
     this.#options = options;
@@ -107,6 +110,7 @@ export class Discovery {
   /** Replaces the watch entries; the next round lists what they name. */
   setWatch(watch: readonly WatchEntry[]): void {
     this.#watch = watch;
+    this.#generation++;
     const orgs = new Set(watch.flatMap((e) => (e.kind === "organization" ? [e.orgId] : [])));
     for (const orgId of this.#orgs.keys()) if (!orgs.has(orgId)) this.#orgs.delete(orgId);
   }
@@ -118,10 +122,16 @@ export class Discovery {
 
   /**
    * Lists every watched organization, then every project, and returns the clusters to watch.
-   * A round already running is joined rather than doubled.
+   * A round already running is joined rather than doubled, unless the watch entries changed
+   * since it started: then a new round follows it.
    */
   round(context: PollContext): Promise<readonly DiscoveredCluster[]> {
-    this.#running ??= this.#round(context).finally(() => {
+    if (this.#running) {
+      if (this.#runningGeneration === this.#generation) return this.#running;
+      return this.#running.then(() => this.round(context));
+    }
+    this.#runningGeneration = this.#generation;
+    this.#running = this.#round(context).finally(() => {
       this.#running = undefined;
     });
     return this.#running;

@@ -157,6 +157,8 @@ export class Poller {
   readonly #clusters = new Map<string, ClusterTarget>();
   /** Targets in flight, by `cluster:<key>` or `job:<key>`. */
   readonly #inFlight = new Set<string>();
+  /** The runs of the targets in flight. */
+  readonly #running = new Set<Promise<unknown>>();
   /** Targets whose skip was already warned about, until they land. */
   readonly #skipWarned = new Set<string>();
   readonly #limiter: Limiter;
@@ -268,16 +270,9 @@ export class Poller {
     return this.#flush();
   }
 
-  /** Whether any target is in flight. */
-  get busy(): boolean {
-    return this.#inFlight.size > 0;
-  }
-
-  /** Resolves once no target is in flight. */
+  /** Resolves once no target is in flight (those started meanwhile included). */
   async idle(): Promise<void> {
-    while (this.#inFlight.size > 0) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
   /**
@@ -344,13 +339,16 @@ export class Poller {
       return;
     }
     this.#inFlight.add(id);
+    const running = this.#limiter.run(run);
+    this.#running.add(running);
     try {
-      const outcome = await this.#limiter.run(run);
+      const outcome = await running;
       if (outcome === "ok") tally.succeeded++;
       if (outcome === "failed") tally.failed++;
       if (outcome === "ok" || outcome === "failed") tally.polled++;
       if (outcome === "deferred") tally.deferred++;
     } finally {
+      this.#running.delete(running);
       this.#inFlight.delete(id);
       this.#skipWarned.delete(id);
     }

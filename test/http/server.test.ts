@@ -130,3 +130,61 @@ describe("slow clients", () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
   });
 });
+
+describe("POST /-/reload", () => {
+  async function startWith(enabled: () => boolean, problems: readonly string[] | undefined) {
+    const calls: string[] = [];
+    server = await startServer(
+      {
+        render: async () => "",
+        contentType: "text/plain",
+        isReady: () => true,
+        logger: pino({ level: "silent" }),
+        lifecycle: {
+          enabled,
+          reload: async () => {
+            calls.push("reload");
+            return problems === undefined ? { ok: true } : { ok: false, problems };
+          },
+        },
+      },
+      "127.0.0.1",
+      0,
+    );
+    return { base: `http://127.0.0.1:${server.address.port}`, calls };
+  }
+
+  it("answers 403 while lifecycle APIs are disabled, and reloads nothing", async () => {
+    const { base, calls } = await startWith(() => false, undefined);
+    expect(await get(`${base}/-/reload`, "POST")).toMatchObject({
+      status: 403,
+      body: "Lifecycle API is not enabled.\n",
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it("answers 200 once reloaded, 400 with the problem lines, 405 to a GET", async () => {
+    let enabled = true;
+    const ok = await startWith(() => enabled, undefined);
+    expect(await get(`${ok.base}/-/reload`, "POST")).toMatchObject({
+      status: 200,
+      body: "configuration reloaded\n",
+    });
+    expect(await get(`${ok.base}/-/reload`)).toMatchObject({
+      status: 405,
+      headers: { allow: "POST, PUT" },
+    });
+    enabled = false;
+    expect((await get(`${ok.base}/-/reload`, "POST")).status).toBe(403);
+    expect(ok.calls).toEqual(["reload"]);
+    await server?.close();
+    const bad = await startWith(
+      () => true,
+      ['watch[0].orgId: "x" is not a 24-character lowercase hexadecimal id'],
+    );
+    expect(await get(`${bad.base}/-/reload`, "POST")).toMatchObject({
+      status: 400,
+      body: 'configuration not reloaded:\nwatch[0].orgId: "x" is not a 24-character lowercase hexadecimal id\n',
+    });
+  });
+});

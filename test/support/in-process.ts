@@ -21,6 +21,8 @@ export interface InProcessOptions {
   readonly jobs: readonly JobSettings[];
   readonly watch?: readonly WatchEntry[];
   readonly finishedRetentionMs?: number;
+  /** The daemon's clock; the wall clock by default. */
+  readonly now?: () => number;
   readonly credentials: Credentials;
   readonly api?: ApiMode;
   readonly timeouts?: Timeouts;
@@ -74,6 +76,7 @@ export async function startInProcess(
   };
   const daemon = new Daemon(settings, {
     logger,
+    ...(options.now ? { now: options.now } : {}),
     retry: { initialDelayMs: 10, maxDelayMs: 50 },
     ...(options.agent ? { agent: options.agent } : {}),
   });
