@@ -246,3 +246,114 @@ describe("Poller", () => {
     ]);
   });
 });
+
+describe("Poller: watched clusters", () => {
+  const NOW = Date.parse("2026-11-29T10:00:00Z");
+  const listed = (...refs: JobRef[]): RestoreJob[] => refs.map((r) => job(r));
+
+  function watching(
+    list: (wantMore: (page: readonly RestoreJob[]) => boolean) => RestoreJob[][],
+    fetchJob: FetchJob,
+    configured: JobRef[] = [],
+    now = () => NOW,
+  ) {
+    const journal: string[] = [];
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger("debug", {
+      write: (line: string) => {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        lines.push(parsed);
+      },
+    });
+    const store = new MemoryStore(journal);
+    const metrics = createMetrics({ jobs: () => poller.jobs(), now, retentionMs: 1 }, "0");
+    const lists: number[] = [];
+    const poller: Poller = new Poller({
+      fetchJob,
+      listJobs: async (_groupId, _name, wantMore) => {
+        const pages = list(wantMore);
+        lists.push(pages.length);
+        return { jobs: pages.flat(), pages: pages.length, complete: true };
+      },
+      retentionMs: 3_600_000,
+      jobs: configured,
+      mode: "flex",
+      tenantSunset: 0,
+      concurrency: 2,
+      store,
+      logger,
+      metrics,
+      now,
+    });
+    poller.setClusters([{ groupId: GROUP, clusterName: "Cluster0" }]);
+    return { poller, lines, lists, store };
+  }
+
+  it("reads another page only while the last held a job never seen", async () => {
+    const pages = [listed(ref(1), ref(2)), listed(ref(3))];
+    const asked: boolean[] = [];
+    const { poller } = watching(
+      (wantMore) => {
+        const read = [pages[0] ?? []];
+        const more = wantMore(read[0] ?? []);
+        asked.push(more);
+        if (more) read.push(pages[1] ?? []);
+        return read;
+      },
+      async () => {
+        throw new Error("no GET expected");
+      },
+    );
+    await poller.pollOnce();
+    await poller.pollOnce();
+    // First listing: every job is new, so the next page is read; then all are seen.
+    expect(asked).toEqual([true, false]);
+  });
+
+  it("GETs an unfinished job that fell off the pages read, and counts a configured job on a watched cluster once", async () => {
+    let onPages = listed(ref(1), ref(2));
+    const fetched: string[] = [];
+    const { poller, lines } = watching(
+      () => [onPages],
+      async (_api, r) => {
+        fetched.push(r.restoreId);
+        return job(r, "COMPLETED");
+      },
+      [ref(2)],
+    );
+    await poller.pollOnce();
+    expect(fetched).toEqual([]);
+    onPages = listed(ref(1));
+    await poller.pollOnce(); // the LIST no longer shows job 2: next cycle GETs it
+    await poller.pollOnce();
+    expect(fetched).toEqual([ref(2).restoreId]);
+    expect(
+      lines.filter((l) => l.event === "restore_transition").map((l) => [l.restoreId, l.to]),
+    ).toEqual([
+      [ref(1).restoreId, "RUNNING"],
+      [ref(2).restoreId, "RUNNING"],
+      [ref(2).restoreId, "COMPLETED"],
+    ]);
+  });
+
+  it("keeps a job of a cluster no longer watched for the retention, unexported, then forgets it", async () => {
+    let now = NOW;
+    const { poller, store } = watching(
+      () => [listed(ref(1))],
+      async () => {
+        throw new Error("no GET expected");
+      },
+      [],
+      () => now,
+    );
+    await poller.pollOnce();
+    poller.setClusters([]);
+    await poller.pollOnce();
+    expect([...poller.jobs()]).toEqual([]);
+    expect([...poller.allJobs()].map((j) => j.restoreId)).toEqual([ref(1).restoreId]);
+    now += 3_600_001;
+    await poller.pollOnce();
+    expect([...poller.allJobs()]).toEqual([]);
+    expect(store.saved.at(-1)).toEqual([]);
+  });
+});
