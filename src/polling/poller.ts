@@ -556,22 +556,24 @@ export class Poller {
     const moved = switchApi(before, resolved.api, resolved.reason, now(), mode === "auto");
     let api = moved.state.api;
     const events: TrackerEvent[] = [...moved.events];
-    /** The latest state with the family moves of this poll applied. */
     let switched = moved.state;
+    /** The job's state as it is now (a LIST may have moved it meanwhile), on this poll's family. */
+    const latest = (): JobState => {
+      const state = current();
+      return state === before ? switched : { ...state, api, ...pickSwitch(switched) };
+    };
 
     for (;;) {
       try {
         const found = await this.#options.fetchJob(api, job, context);
-        const latest = current();
-        const base = latest === before ? switched : { ...latest, api, ...pickSwitch(switched) };
-        const step = observeJob(base, found, now());
+        const step = observeJob(latest(), found, now());
         tally.reached.push(true);
         this.#commit(key, step.state, [...events, ...step.events], tally);
         return "ok";
       } catch (error) {
         const unpolled = <T extends Outcome>(outcome: T): T => {
           // Not polled after all: a switch decided on the way still counts (and is saved).
-          if (events.length > 0) this.#commit(key, switched, events, tally);
+          if (events.length > 0) this.#commit(key, latest(), events, tally);
           return outcome;
         };
         if (signal.aborted) return unpolled("aborted");
@@ -593,7 +595,7 @@ export class Poller {
           events.push(...step.events);
           continue;
         }
-        const step = observeError(current() === before ? switched : current(), atlasError);
+        const step = observeError(latest(), atlasError);
         tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
         this.#commit(key, step.state, [...events, ...step.events], tally);
         return "failed";

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MEDIA_TYPES } from "../../src/atlas/endpoints.js";
+import { LISTING_MEDIA_TYPES, MEDIA_TYPES } from "../../src/atlas/endpoints.js";
 import {
   ScenarioError,
   loadScenarioFile,
@@ -180,7 +180,7 @@ describe("loadScenarioFile", () => {
 });
 
 describe("config/scenarios/demo.yaml", () => {
-  it("plays what the demo promises: completed, failed, flex, one 429, the sunset", async () => {
+  it("plays what the demo promises: a project of Flex clusters, one appearing, history, a 429, the sunset", async () => {
     const scenario = await loadScenarioFile("config/scenarios/demo.yaml");
     const sim = await startSimulator({ scenario, clock: "manual", startTime: 0 });
     try {
@@ -194,40 +194,61 @@ describe("config/scenarios/demo.yaml", () => {
         body: "grant_type=client_credentials",
       });
       const token = String(json(tokenAnswer)["access_token"]);
-      const statuses = async (api: "tenant" | "flex") => {
+      const get = (path: string, accept: string) =>
+        send(`${sim.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept } });
+      const flex = async () => {
         const out: Record<string, unknown> = {};
         for (const j of scenario.jobs) {
-          const path =
-            api === "tenant"
-              ? `/api/atlas/v2/groups/${j.groupId}/clusters/${j.clusterName}/backup/tenant/restores/${j.id}`
-              : `/api/atlas/v2/groups/${j.groupId}/flexClusters/${j.clusterName}/backup/restoreJobs/${j.id}`;
-          const a = await send(`${sim.url}${path}`, {
-            headers: { authorization: `Bearer ${token}`, accept: MEDIA_TYPES[api] },
-          });
+          const a = await get(
+            `/api/atlas/v2/groups/${j.groupId}/flexClusters/${j.clusterName}/backup/restoreJobs/${j.id}`,
+            MEDIA_TYPES.flex,
+          );
           out[j.id.slice(-2)] = a.status === 200 ? json(a)["status"] : a.status;
         }
         return out;
       };
-      expect(await statuses("tenant")).toEqual({
-        "20": "PENDING",
-        "21": "PENDING",
+      const project = "32b6e34b3d91647abb20e7b8";
+      const tenant22 = async () => {
+        const a = await get(
+          `/api/atlas/v2/groups/${project}/clusters/Cluster0/backup/tenant/restores/6a793f81d2c4a03c5e4b1f22`,
+          MEDIA_TYPES.tenant,
+        );
+        return a.status === 200 ? json(a)["status"] : a.status;
+      };
+      const clusters = async () =>
+        json<{ results: { name: string }[] }>(
+          await get(
+            `/api/atlas/v2/groups/${project}/flexClusters`,
+            LISTING_MEDIA_TYPES.flexClusters,
+          ),
+        ).results.map((c) => c.name);
+
+      expect(await flex()).toEqual({
         "30": "PENDING",
+        "31": 404,
+        "01": "COMPLETED",
+        "02": "FAILED",
+        "32": 404,
+        // The 429 is used up by this first request for job 22, whatever its family.
         "22": 429,
       });
+      expect(await clusters()).toEqual(["Flex0"]);
+      expect(await tenant22()).toBe("QUEUED");
       sim.advance(20);
-      expect(await statuses("tenant")).toEqual({
-        "20": "COMPLETED",
-        "21": "FAILED",
-        "30": "RUNNING",
-        "22": "RUNNING",
-      });
+      expect(await flex()).toMatchObject({ "30": "RUNNING", "31": "RUNNING", "32": "QUEUED" });
+      expect(await clusters()).toEqual(["Flex0", "Flex1"]);
+      expect(await tenant22()).toBe("RUNNING");
       sim.advance(20);
-      expect(await statuses("tenant")).toEqual({ "20": 410, "21": 410, "30": 410, "22": 410 });
+      expect(await clusters()).toEqual(["Flex0", "Flex1", "Cluster0"]);
+      expect(await tenant22()).toBe(410);
+      expect(await flex()).toMatchObject({ "30": "COMPLETED", "31": "FAILED", "22": "RUNNING" });
       sim.advance(10);
-      expect(await statuses("flex")).toEqual({
-        "20": "COMPLETED",
-        "21": "FAILED",
+      expect(await flex()).toEqual({
         "30": "COMPLETED",
+        "31": "FAILED",
+        "01": "COMPLETED",
+        "02": "FAILED",
+        "32": "COMPLETED",
         "22": "COMPLETED",
       });
     } finally {
