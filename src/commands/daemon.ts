@@ -30,7 +30,7 @@ import { startServer, type MetricsServer } from "../http/server.js";
 import { FileStateStore, type StateStore } from "../state/store.js";
 import { USER_AGENT, VERSION } from "../version.js";
 
-/** How long shutdown waits for a running cycle before aborting its requests. */
+/** How long shutdown waits for the requests in flight before aborting them. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Replaceable dependencies; each defaults to the real thing. */

@@ -38,6 +38,15 @@ export type ListJobs = (
   context: PollContext,
 ) => Promise<RestoreJobPages>;
 
+/** How long a change waits for others to share its save; its line follows the save. */
+export const FLUSH_DELAY_MS = 100;
+
+/**
+ * Most changes whose lines are formatted before their save; a held batch (logger.ts) stays
+ * below its 1 MiB limit with this many lines, so none is written before the save.
+ */
+const MAX_LINES_FORMATTED_EARLY = 500;
+
 /** A cluster whose restore jobs are listed. */
 export interface ClusterRef {
   readonly groupId: string;
@@ -162,7 +171,9 @@ export class Poller {
   /** Targets whose skip was already warned about, until they land. */
   readonly #skipWarned = new Set<string>();
   readonly #limiter: Limiter;
-  /** Changes saved in memory, to be saved and then logged by the next flush. */
+  /** When this process first found a remembered job unwatched, by job key. */
+  readonly #unwatchedSince = new Map<string, number>();
+  /** Changes applied in memory, to be saved and then logged by the next flush. */
   #pending: { state: JobState; event: TrackerEvent }[] = [];
   #flushScheduled = false;
   #dirty = false;
@@ -373,18 +384,29 @@ export class Poller {
     return this.#configured.has(key) || this.#clusters.has(clusterKey(state));
   }
 
-  /** Forgets jobs no longer watched once nothing has happened to them for the retention. */
+  /**
+   * Forgets a job no longer watched once nothing has happened to it for the retention and this
+   * process has seen it unwatched for as long: a restart, or a discovery that fails at start,
+   * must not drop the state of jobs that are about to be listed again.
+   */
   #prune(): void {
     const now = this.#options.now();
     for (const [key, state] of this.#states) {
-      if (this.#isActive(key, state)) continue;
+      if (this.#isActive(key, state)) {
+        this.#unwatchedSince.delete(key);
+        continue;
+      }
+      const since = this.#unwatchedSince.get(key) ?? now;
+      this.#unwatchedSince.set(key, since);
       const last = Math.max(
         state.lastSuccessAt ?? 0,
         state.lastTransitionAt ?? 0,
         state.terminalSince ?? 0,
+        since,
       );
       if (now - last > this.#retentionMs) {
         this.#states.delete(key);
+        this.#unwatchedSince.delete(key);
         this.#dirty = true;
       }
     }
@@ -408,31 +430,46 @@ export class Poller {
     tally.events += events.length;
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // Answers that land in the same turn of the event loop share one save.
-    setImmediate(() => {
+    // Answers that land within FLUSH_DELAY_MS share one save: fewer saves, and so fewer of the
+    // instants (between a save's rename and its lines' write) in which a kill loses lines.
+    setTimeout(() => {
       this.#flushScheduled = false;
       if (this.#pending.length > 0) this.#flush();
-    });
+    }, FLUSH_DELAY_MS).unref();
   }
 
   /**
    * Saves the state, then logs the changes it records, in one synchronous run: a kill can fall
-   * between the two only in the instant between the rename and the first write. If the save
+   * between the two only in the instant between the rename and the lines' write. If the save
    * failed, the changes are logged anyway: a restart may repeat them, which beats losing them.
    */
   #flush(): boolean {
     const { logger, metrics, store } = this.#options;
     const pending = this.#pending;
     this.#pending = [];
-    const hold = this.#options.holdLines ?? ((fn) => fn());
-    const saved = hold(() => {
-      const written = this.#writeState();
+    const report = (): void => {
       for (const { state, event } of pending) {
         reportEvent(logger, metrics, state, event);
         this.#options.onReported?.(state, event);
       }
-      return written;
-    });
+    };
+    const hold = this.#options.holdLines;
+    let saved: boolean;
+    if (hold && pending.length <= MAX_LINES_FORMATTED_EARLY) {
+      // Held lines reach stdout only when `hold` returns, after the save. Formatting them first
+      // (milliseconds for a few lines) leaves one write between the rename and the lines.
+      saved = hold(() => {
+        report();
+        return this.#writeState();
+      });
+    } else {
+      // Without a hold, or with more lines than a held batch keeps back: save, then log.
+      saved = (hold ?? ((fn) => fn()))(() => {
+        const written = this.#writeState();
+        report();
+        return written;
+      });
+    }
     if (saved) {
       this.#dirty = false;
       store.syncDirectory();

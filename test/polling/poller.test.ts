@@ -115,17 +115,43 @@ describe("Poller", () => {
     });
   });
 
-  it("saves the cycle's state, then logs its changes as one batch", async () => {
+  it("saves the answers' state, then releases their lines as one held batch", async () => {
     const { poller, journal } = setup(async (_api, r) => job(r), [ref(1), ref(2)]);
     await poller.pollOnce();
+    // The lines are formatted into the hold first; the hold writes them out only on release,
+    // after the save, so that a kill between the two costs as little as one write.
     expect(journal).toEqual([
       "hold",
+      "restore_transition",
+      "restore_transition",
       "save",
-      "restore_transition",
-      "restore_transition",
       "release",
       "sync",
     ]);
+  });
+
+  it("saves, then logs, when nothing holds the lines back", async () => {
+    const journal: string[] = [];
+    const logger = createLogger("debug", {
+      write: (line: string) => journal.push(String((JSON.parse(line) as { event: string }).event)),
+    });
+    const poller: Poller = new Poller({
+      fetchJob: async (_api, r) => job(r),
+      listJobs: async () => {
+        throw new Error("no cluster is watched here");
+      },
+      retentionMs: 3_600_000,
+      jobs: [ref(1)],
+      mode: "tenant",
+      tenantSunset: 0,
+      concurrency: 1,
+      store: new MemoryStore(journal),
+      logger,
+      metrics: createMetrics({ jobs: () => [], now: () => 0, retentionMs: 1 }, "0"),
+      now: () => 0,
+    });
+    await poller.pollOnce();
+    expect(journal).toEqual(["save", "restore_transition", "sync"]);
   });
 
   it("keeps going when one job fails, and counts what happened", async () => {
@@ -256,6 +282,7 @@ describe("Poller: watched clusters", () => {
     fetchJob: FetchJob,
     configured: JobRef[] = [],
     now = () => NOW,
+    initial?: LoadResult,
   ) {
     const journal: string[] = [];
     const lines: Record<string, unknown>[] = [];
@@ -265,7 +292,7 @@ describe("Poller: watched clusters", () => {
         lines.push(parsed);
       },
     });
-    const store = new MemoryStore(journal);
+    const store = new MemoryStore(journal, initial);
     const metrics = createMetrics({ jobs: () => poller.jobs(), now, retentionMs: 1 }, "0");
     const lists: number[] = [];
     const poller: Poller = new Poller({
@@ -355,5 +382,23 @@ describe("Poller: watched clusters", () => {
     await poller.pollOnce();
     expect([...poller.allJobs()]).toEqual([]);
     expect(store.saved.at(-1)).toEqual([]);
+  });
+
+  it("does not forget a saved job at start, however old, before it has been unwatched for the retention", async () => {
+    const old: JobState = { ...ref(5), api: "flex", status: "RUNNING", lastSuccessAt: 0 };
+    const { poller } = watching(
+      () => [],
+      async () => {
+        throw new Error("no GET expected");
+      },
+      [],
+      () => NOW,
+      { kind: "loaded", jobs: [old] },
+    );
+    await poller.restore();
+    // Discovery found nothing yet (it failed, say): the job is unwatched, not forgotten.
+    poller.setClusters([]);
+    await poller.pollOnce();
+    expect([...poller.allJobs()].map((j) => j.restoreId)).toContain(ref(5).restoreId);
   });
 });
