@@ -139,6 +139,7 @@ describe("POST /-/reload", () => {
         render: async () => "",
         contentType: "text/plain",
         isReady: () => true,
+        status: () => emptySnapshot(),
         logger: pino({ level: "silent" }),
         lifecycle: {
           enabled,
