@@ -28,6 +28,7 @@ import {
 import { Scheduler } from "../polling/scheduler.js";
 import { startServer, type MetricsServer } from "../http/server.js";
 import { FileStateStore, type StateStore } from "../state/store.js";
+import { isExported } from "../tracker/tracker.js";
 import { USER_AGENT, VERSION } from "../version.js";
 
 /** How long shutdown waits for the requests in flight before aborting them. */
@@ -260,7 +261,11 @@ export class Daemon {
       startedAt: this.#startedAt,
       version: VERSION,
       ready: this.#ready,
-      jobs: [...this.poller.jobs()],
+      // What is current: a watched cluster's history, finished before the retention, stays off
+      // the page as it stays out of the metrics and the logs.
+      jobs: this.poller
+        .jobs()
+        .filter((job) => isExported(job, this.#now(), this.#settings.finishedRetentionMs)),
       errors: this.#activity.errors(),
       transitions: this.#activity.transitions(),
     };
