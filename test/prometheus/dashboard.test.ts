@@ -93,7 +93,7 @@ describe("config/grafana/atlas-restore-watch.json", () => {
       "Days to an API's sunset",
       "# Daemon",
       "Poll cycle duration",
-      "Skipped cycles and deferred polls",
+      "Skipped and deferred polls",
       "Memory",
       "# Discovery and configuration",
       "Watched clusters",
