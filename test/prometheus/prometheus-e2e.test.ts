@@ -97,6 +97,9 @@ function waitForQuery<T>(
   return waitFor(async () => accept(await prometheus!.query(query)), what, timeoutMs);
 }
 
+const ORG = "6a0000000000000000000001";
+const EMPTY_PROJECT = "6a0000000000000000000021";
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "restore-watch-prometheus-"));
   // Simulator time starts at the wall clock, so the jobs are scheduled "now" and the
@@ -104,6 +107,9 @@ beforeAll(async () => {
   sim = await startSimulator({
     scenario: parseScenario({
       apiKeys: [API_KEY],
+      // An organization with one project and no Flex cluster: discovery runs (and its panels
+      // have data) without adding a job.
+      projects: [{ id: EMPTY_PROJECT, orgId: ORG }],
       clusters: [
         { groupId: GROUP, name: "Cluster0", kind: "tenant" },
         { groupId: GROUP, name: "Flex0", kind: "flex" },
@@ -146,6 +152,7 @@ beforeAll(async () => {
       tenantSunset: "2099-01-01",
       listen: "127.0.0.1:0",
       baseUrl: sim.url,
+      watch: [{ orgId: ORG }],
       jobs: [
         { groupId: GROUP, clusterName: "Cluster0", restoreId: FAILED },
         { groupId: GROUP, clusterName: "Cluster0", restoreId: RUNNING },
@@ -356,7 +363,7 @@ describe("Prometheus with the shipped configuration", () => {
   it("answers every query of the Grafana dashboard with data", async () => {
     // Queries on metrics the daemon does not export yet (PENDING_METRICS) are left out.
     const queries = dashboardQueries().filter((query) => !isPending(query));
-    expect(queries.length).toBe(20);
+    expect(queries.length).toBe(26);
     const empty: string[] = [];
     for (const query of queries) {
       const samples = await waitForQuery(
