@@ -268,6 +268,8 @@ export class Daemon {
         .filter((job) => isExported(job, this.#now(), this.#settings.finishedRetentionMs)),
       errors: this.#activity.errors(),
       transitions: this.#activity.transitions(),
+      watched: this.watchStatus(),
+      ...(this.#lastReload ? { lastReload: this.#lastReload } : {}),
     };
   }
 

@@ -14,14 +14,9 @@ import {
   type PageSizeLimits,
 } from "./job-query.js";
 import { jobView, problemAnswer, type Answer, type JobView } from "./jobs-api.js";
-import type {
-  ReloadSnapshot,
-  StatusSnapshot,
-  TransitionRecord,
-  WatchedCluster,
-  WatchedItem,
-  WatchedSnapshot,
-} from "./status-snapshot.js";
+import type { ListingStatus } from "../discovery/discovery.js";
+import type { ClusterStatus, ReloadStatus, WatchStatus } from "../discovery/watch-status.js";
+import type { StatusSnapshot, TransitionRecord } from "./status-snapshot.js";
 
 /** Jobs per page of the HTML page: 100 by default, 1,000 at most. */
 export const PAGE_SIZE: PageSizeLimits = { default: 100, max: 1_000 };
@@ -172,41 +167,67 @@ ${from} → ${statusBadge(record.to)}</li>
 `;
 }
 
-function itemList(items: readonly WatchedItem[]): SafeHtml {
-  if (items.length === 0) return markup`<span class="none">none</span>`;
-  return markup`${items.map(
-    (item, index) =>
-      markup`${index > 0 ? ", " : ""}${item.name !== undefined ? `${item.name} ` : ""}<code>${item.id}</code>`,
-  )}`;
+/** "listed 30 s ago", or the kind of the last failure. */
+function listingState(listing: ListingStatus, now: number): SafeHtml {
+  if (listing.errorKind !== undefined)
+    return markup`<span class="error">${listing.errorKind}</span>`;
+  if (listing.lastSuccessAt === undefined) return markup`<span class="none">not listed yet</span>`;
+  return markup`listed ${ago((now - listing.lastSuccessAt) / 1000)}`;
 }
 
-function clusterList(clusters: readonly WatchedCluster[]): SafeHtml {
-  if (clusters.length === 0) return markup`<span class="none">none</span>`;
-  return markup`${clusters.map(
-    (cluster, index) =>
-      markup`${index > 0 ? ", " : ""}${cluster.name}${cluster.api !== undefined ? ` (${cluster.api})` : ""} in <code>${cluster.groupId}</code>`,
-  )}`;
-}
-
-function watchedSection(watched: WatchedSnapshot | undefined, now: number): SafeHtml {
-  if (!watched) return markup`<p class="none">nothing watched by discovery</p>`;
+function clusterRow(cluster: ClusterStatus, now: number): SafeHtml {
   const last =
-    watched.lastSuccessAt !== undefined
-      ? markup`<p class="meta">Last discovery ${ago((now - watched.lastSuccessAt) / 1000)} (${time(watched.lastSuccessAt)}).</p>`
-      : "";
-  return markup`<ul><li>Organizations: ${itemList(watched.organizations)}</li>\
-<li>Projects: ${itemList(watched.projects)}</li>\
-<li>Clusters: ${clusterList(watched.clusters)}</li></ul>${last}`;
+    cluster.lastResult === "ok" || cluster.lastResult === "pending"
+      ? listingState(cluster, now)
+      : markup`<span class="error">${cluster.lastResult === "gone" ? "gone (404)" : (cluster.errorKind ?? "error")}</span>`;
+  return markup`<tr><td>${cluster.clusterName}</td><td><code>${cluster.groupId}</code></td>\
+<td>${cluster.api}</td><td>${cluster.source}</td><td>${last}</td><td>${cluster.jobs}</td></tr>
+`;
 }
 
-function reloadSection(reload: ReloadSnapshot | undefined, now: number): SafeHtml {
-  if (!reload) return markup`<p class="none">not reloaded since start</p>`;
+function watchedSection(watched: WatchStatus | undefined, now: number): SafeHtml {
+  if (
+    !watched ||
+    watched.organizations.length + watched.projects.length + watched.clusters.length === 0
+  ) {
+    return markup`<p class="none">nothing watched by discovery</p>`;
+  }
+  const organizations = watched.organizations.map(
+    (org) =>
+      markup`<li>Organization <code>${org.orgId}</code>: ${org.projects} projects, ${listingState(org, now)}</li>`,
+  );
+  const projects = watched.projects.map(
+    (project) =>
+      markup`<li>Project <code>${project.groupId}</code> (${project.source}): ${project.clusters} clusters, ${listingState(project, now)}</li>`,
+  );
+  const last =
+    watched.lastDiscoveryAt !== undefined
+      ? markup`<p class="meta">Last discovery ${ago((now - watched.lastDiscoveryAt) / 1000)} (${time(watched.lastDiscoveryAt)}).</p>`
+      : "";
+  const clusters =
+    watched.clusters.length === 0
+      ? markup`<p class="none">no cluster</p>`
+      : markup`<table><thead><tr><th>Cluster</th><th>Project</th><th>API</th><th>From</th>\
+<th>Last LIST</th><th>Jobs listed</th></tr></thead>
+<tbody>
+${watched.clusters.map((cluster) => clusterRow(cluster, now))}</tbody></table>`;
+  return markup`<ul>${organizations}${projects}</ul>${clusters}${last}`;
+}
+
+function reloadSection(reload: ReloadStatus | undefined, now: number): SafeHtml {
+  if (!reload) return markup`<p class="none">not loaded yet</p>`;
   const outcome = reload.successful
     ? markup`<span class="status status-COMPLETED">applied</span>`
-    : markup`<span class="status status-FAILED">refused</span>${
-        reload.problem !== undefined ? markup` <span class="error">${reload.problem}</span>` : ""
-      }`;
-  return markup`<p>Last reload ${ago((now - reload.at) / 1000)} (${time(reload.at)}): ${outcome}</p>`;
+    : markup`<span class="status status-FAILED">refused</span>, the running configuration stays`;
+  const problems =
+    reload.problems.length > 0
+      ? markup`<ul>${reload.problems.map((problem) => markup`<li class="error">${problem}</li>`)}</ul>`
+      : "";
+  const restart =
+    reload.restartRequired.length > 0
+      ? markup`<p class="meta">Changed, applied at the next restart: ${reload.restartRequired.join(", ")}.</p>`
+      : "";
+  return markup`<p>Last load ${ago((now - reload.at) / 1000)} (${time(reload.at)}): ${outcome}</p>${problems}${restart}`;
 }
 
 function jobsTable(views: readonly JobView[], now: number): SafeHtml {

@@ -1,9 +1,10 @@
 /**
  * What the status page and /api/jobs show, as one plain value taken at request time: the tracked
- * jobs, the last errors and transitions, and (once discovery and reloading exist) what is
- * watched and the last configuration reload. The HTTP layer only reads it.
+ * jobs, the last errors and transitions, what discovery watches and the configuration's last load
+ * or reload. The HTTP layer only reads it.
  */
 import type { ApiFamily, RestoreStatus } from "../atlas/model.js";
+import type { ReloadStatus, WatchStatus } from "../discovery/watch-status.js";
 import type { JobState } from "../tracker/job-state.js";
 
 /** The last failed poll of a job, as Atlas answered it (or how reaching it failed). */
@@ -33,37 +34,6 @@ export interface TransitionRecord {
   readonly to: RestoreStatus;
 }
 
-/** One watched Atlas object: an id and, when known, its name. */
-export interface WatchedItem {
-  readonly id: string;
-  readonly name?: string;
-}
-
-/** One watched cluster: its project, its name and, when known, the family its restores use. */
-export interface WatchedCluster {
-  readonly groupId: string;
-  readonly name: string;
-  readonly api?: ApiFamily;
-}
-
-/** What discovery watches; filled once discovery exists (see the README). */
-export interface WatchedSnapshot {
-  readonly organizations: readonly WatchedItem[];
-  readonly projects: readonly WatchedItem[];
-  readonly clusters: readonly WatchedCluster[];
-  /** Epoch milliseconds of the last successful discovery. */
-  readonly lastSuccessAt?: number;
-}
-
-/** The configuration's last reload. */
-export interface ReloadSnapshot {
-  /** Epoch milliseconds. */
-  readonly at: number;
-  readonly successful: boolean;
-  /** Why it was refused, when it was. */
-  readonly problem?: string;
-}
-
 /** Everything the status page shows, taken at one instant. */
 export interface StatusSnapshot {
   /** Epoch milliseconds. */
@@ -77,8 +47,8 @@ export interface StatusSnapshot {
   readonly errors: ReadonlyMap<string, PollErrorRecord>;
   /** Newest first, at most 100. */
   readonly transitions: readonly TransitionRecord[];
-  /** Absent until discovery feeds it: shown as "nothing watched by discovery". */
-  readonly watched?: WatchedSnapshot;
-  /** Absent until a reload happened: shown as "not reloaded since start". */
-  readonly lastReload?: ReloadSnapshot;
+  /** What discovery watches; empty lists are shown as "nothing watched by discovery". */
+  readonly watched?: WatchStatus;
+  /** The configuration's last load (at start) or reload. */
+  readonly lastReload?: ReloadStatus;
 }

@@ -10,6 +10,7 @@ import type { RestoreStatus } from "../../src/atlas/model.js";
 import { escapeHtml, markup } from "../../src/http/html.js";
 import { RecentActivity, TRANSITIONS_KEPT } from "../../src/http/recent-activity.js";
 import { startServer, type MetricsServer } from "../../src/http/server.js";
+import type { ClusterStatus } from "../../src/discovery/watch-status.js";
 import type { StatusSnapshot } from "../../src/http/status-snapshot.js";
 import type { JobState } from "../../src/tracker/job-state.js";
 import { GROUP, id } from "../support/fixtures.js";
@@ -26,6 +27,22 @@ function job(n: number, status: RestoreStatus | null, extra: Partial<JobState> =
     status,
     ...(status !== null ? { lastSuccessAt: NOW - 12_000, lastTransitionAt: NOW - n * 1000 } : {}),
     ...extra,
+  };
+}
+
+/** A watched Flex cluster of GROUP, found by watching its project, listed 30 s ago. */
+function watchedCluster(overrides: Partial<ClusterStatus>): ClusterStatus {
+  return {
+    groupId: GROUP,
+    clusterName: "Flex0",
+    api: "flex",
+    source: "project",
+    lastResult: "ok",
+    lastSuccessAt: NOW - 30_000,
+    errorKind: undefined,
+    jobs: 0,
+    pages: 0,
+    ...overrides,
   };
 }
 
@@ -167,19 +184,23 @@ describe("GET /", () => {
           },
         ],
         watched: {
-          organizations: [{ id: HOSTILE, name: HOSTILE }],
+          organizations: [
+            { orgId: HOSTILE, projects: 0, lastSuccessAt: undefined, errorKind: HOSTILE },
+          ],
           projects: [],
-          clusters: [{ groupId: GROUP, name: HOSTILE }],
+          clusters: [watchedCluster({ clusterName: HOSTILE })],
+          lastDiscoveryAt: undefined,
+          lastReload: undefined,
         },
-        lastReload: { at: NOW, successful: false, problem: HOSTILE },
+        lastReload: { at: NOW, successful: false, problems: [HOSTILE], restartRequired: [] },
       }),
     );
     const { body } = await get(`${base}/`);
     const escaped = escapeHtml(HOSTILE);
     expect(body).not.toContain("<script>window");
     expect(body).not.toContain("<img");
-    // Cluster cell, raw status, error detail, transition, watched organization (twice) and
-    // cluster, reload problem.
+    // Cluster cell, raw status, error detail, transition, watched organization (its id and its
+    // listing error) and cluster, reload problem.
     expect(body.split(escaped).length - 1).toBe(8);
   });
 
@@ -265,7 +286,7 @@ describe("GET /", () => {
     );
     expect(body.indexOf("4 s ago")).toBeLessThan(body.indexOf("10 min ago"));
     expect(body).toContain('<p class="none">nothing watched by discovery</p>');
-    expect(body).toContain('<p class="none">not reloaded since start</p>');
+    expect(body).toContain('<p class="none">not loaded yet</p>');
     expect(body).toContain('<p class="none">no job</p>');
   });
 
@@ -273,25 +294,54 @@ describe("GET /", () => {
     const base = await serve(
       snapshot({
         watched: {
-          organizations: [{ id: "5f0000000000000000000001", name: "Acme" }],
-          projects: [{ id: GROUP }],
-          clusters: [
-            { groupId: GROUP, name: "Cluster0", api: "flex" },
-            { groupId: GROUP, name: "Cluster1" },
+          organizations: [
+            {
+              orgId: "5f0000000000000000000001",
+              projects: 1,
+              lastSuccessAt: NOW - 30_000,
+              errorKind: undefined,
+            },
           ],
-          lastSuccessAt: NOW - 30_000,
+          projects: [
+            {
+              groupId: GROUP,
+              source: "organization",
+              orgId: "5f0000000000000000000001",
+              clusters: 2,
+              lastSuccessAt: undefined,
+              errorKind: "http_403_USER_UNAUTHORIZED",
+            },
+          ],
+          clusters: [
+            watchedCluster({ clusterName: "Cluster0", lastResult: "ok", jobs: 3, pages: 1 }),
+            watchedCluster({ clusterName: "Cluster1", lastResult: "gone" }),
+          ],
+          lastDiscoveryAt: NOW - 30_000,
+          lastReload: undefined,
         },
-        lastReload: { at: NOW - 60_000, successful: true },
+        lastReload: {
+          at: NOW - 60_000,
+          successful: true,
+          problems: [],
+          restartRequired: ["listen"],
+        },
       }),
     );
     const { body } = await get(`${base}/`);
     expect(body).toContain(
-      `<ul><li>Organizations: Acme <code>5f0000000000000000000001</code></li><li>Projects: <code>${GROUP}</code></li><li>Clusters: Cluster0 (flex) in <code>${GROUP}</code>, Cluster1 in <code>${GROUP}</code></li></ul>`,
+      `<ul><li>Organization <code>5f0000000000000000000001</code>: 1 projects, listed 30 s ago</li><li>Project <code>${GROUP}</code> (organization): 2 clusters, <span class="error">http_403_USER_UNAUTHORIZED</span></li></ul>`,
+    );
+    expect(body).toContain(
+      `<tr><td>Cluster0</td><td><code>${GROUP}</code></td><td>flex</td><td>project</td><td>listed 30 s ago</td><td>3</td></tr>`,
+    );
+    expect(body).toContain(
+      `<tr><td>Cluster1</td><td><code>${GROUP}</code></td><td>flex</td><td>project</td><td><span class="error">gone (404)</span></td><td>0</td></tr>`,
     );
     expect(body).toContain("Last discovery 30 s ago (2026-12-02 11:59:30Z).");
     expect(body).toContain(
-      'Last reload 60 s ago (2026-12-02 11:59:00Z): <span class="status status-COMPLETED">applied</span>',
+      'Last load 60 s ago (2026-12-02 11:59:00Z): <span class="status status-COMPLETED">applied</span>',
     );
+    expect(body).toContain("Changed, applied at the next restart: listen.");
   });
 
   it.each([
