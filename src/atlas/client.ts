@@ -1,6 +1,6 @@
 /**
- * The Atlas client: reads restore jobs from either endpoint family and the listings that
- * discover them (an organization's projects, a project's Flex clusters), authenticates through an
+ * The Atlas client: reads restore jobs from any endpoint family and the listings that discover
+ * them (an organization's projects, a project's Flex clusters), authenticates through an
  * Authenticator, and turns every answer into a RestoreJob or a typed error. It never retries
  * except once after a 401 when fresh credentials can help; pacing and retries belong to the poller.
  */
@@ -94,7 +94,7 @@ export class AtlasClient {
     });
   }
 
-  /** Reads every restore job of one cluster, following every Flex page. */
+  /** Reads every restore job of one cluster, following every Flex or dedicated page. */
   async listRestoreJobs(
     api: ApiFamily,
     groupId: string,
@@ -105,10 +105,10 @@ export class AtlasClient {
     const context = { operation: `list ${api} restore jobs`, target: path };
     const jobs: RestoreJob[] = [];
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const query =
-        api === "flex"
-          ? { pageNum: String(page), itemsPerPage: String(FLEX_MAX_ITEMS_PER_PAGE) }
-          : undefined;
+      const paged = api !== "tenant";
+      const query = paged
+        ? { pageNum: String(page), itemsPerPage: String(FLEX_MAX_ITEMS_PER_PAGE) }
+        : undefined;
       const decoded = await this.#get(api, groupId, path, query, context, signal, (body) => {
         const page = decodePage(body);
         if (!page.ok) throw new AtlasDecodeError(page.problems, context);
@@ -127,7 +127,7 @@ export class AtlasClient {
       });
       jobs.push(...decoded.items);
       const more =
-        api === "flex" &&
+        paged &&
         decoded.items.length === FLEX_MAX_ITEMS_PER_PAGE &&
         (decoded.hasNext || (decoded.totalCount ?? 0) > jobs.length);
       if (!more) return jobs;

@@ -5,6 +5,7 @@
  * fields without breaking us.
  */
 import { z } from "zod";
+import { decodeDedicatedRestoreJob } from "./decode-dedicated.js";
 import { toRestoreStatus, type ApiFamily, type RestoreJob } from "./model.js";
 
 const objectId = z.string().regex(/^([a-f0-9]{24})$/, "is not a 24-character hexadecimal id");
@@ -56,8 +57,9 @@ function toJob(fields: {
   ) as unknown as RestoreJob;
 }
 
-/** Decodes one restore-job document of the given family. */
+/** Decodes one restore-job document of the given family (dedicated: see decode-dedicated.ts). */
 export function decodeRestoreJob(api: ApiFamily, body: unknown): DecodeResult {
+  if (api === "dedicated") return decodeDedicatedRestoreJob(body);
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, problems: ["body: is not a JSON object"] };
   }

@@ -14,6 +14,30 @@ export const DEFAULT_BASE_URL = "https://cloud.mongodb.com";
 export const MEDIA_TYPES: Readonly<Record<ApiFamily, string>> = {
   tenant: "application/vnd.atlas.2023-01-01+json",
   flex: "application/vnd.atlas.2024-11-13+json",
+  dedicated: "application/vnd.atlas.2023-01-01+json",
+};
+
+/**
+ * The media type of a project's clusters list (ClusterDescription20240805; the 2023-01-01 and
+ * 2023-02-01 versions are announced to sunset on 2027-07-01).
+ */
+export const CLUSTERS_MEDIA_TYPE = "application/vnd.atlas.2024-08-05+json";
+
+/**
+ * Atlas's rate-limit set each family's restore reads draw on, per project. Dedicated reads share
+ * "Cloud Backups" (capacity 1,200, 500 a minute) with every other backup call of the project.
+ */
+export const RATE_LIMIT_SETS: Readonly<Record<ApiFamily, string>> = {
+  tenant: "tenantRestores",
+  flex: "flexRestoreJobs",
+  dedicated: "cloudBackups",
+};
+
+/** The role the specification asks for to read each family's restore jobs. */
+export const REQUIRED_ROLES: Readonly<Record<ApiFamily, string>> = {
+  tenant: "Project Read Only",
+  flex: "Project Read Only",
+  dedicated: "Project Backup Manager",
 };
 
 /** The listings of discovery: an organization's projects and a project's Flex clusters. */
@@ -44,14 +68,25 @@ export const TOKEN_PATH = "/api/oauth/token";
 /** Service-account token revocation endpoint. */
 export const REVOKE_PATH = "/api/oauth/revoke";
 
-/** Largest page the Flex LIST endpoint serves. */
+/** Largest page the Flex and dedicated LIST endpoints (and every Atlas list) serve. */
 export const FLEX_MAX_ITEMS_PER_PAGE = 500;
 
 /** Path of all restore jobs of one cluster on one family. */
 export function restoreJobsPath(api: ApiFamily, groupId: string, clusterName: string): string {
-  return api === "tenant"
-    ? `/api/atlas/v2/groups/${enc(groupId)}/clusters/${enc(clusterName)}/backup/tenant/restores`
-    : `/api/atlas/v2/groups/${enc(groupId)}/flexClusters/${enc(clusterName)}/backup/restoreJobs`;
+  const group = `/api/atlas/v2/groups/${enc(groupId)}`;
+  switch (api) {
+    case "tenant":
+      return `${group}/clusters/${enc(clusterName)}/backup/tenant/restores`;
+    case "flex":
+      return `${group}/flexClusters/${enc(clusterName)}/backup/restoreJobs`;
+    case "dedicated":
+      return `${group}/clusters/${enc(clusterName)}/backup/restoreJobs`;
+  }
+}
+
+/** Path of every cluster of a project (dedicated, and the old shared tier as `TENANT`). */
+export function clustersPath(groupId: string): string {
+  return `/api/atlas/v2/groups/${enc(groupId)}/clusters`;
 }
 
 /** Path of one restore job on one family. */

@@ -29,3 +29,11 @@ export const clusterNameSchema = z
   .string()
   .regex(CLUSTER_NAME_PATTERN, NOT_A_CLUSTER_NAME)
   .max(MAX_CLUSTER_NAME_LENGTH, `is longer than ${MAX_CLUSTER_NAME_LENGTH} characters`);
+
+/**
+ * When an object id was created, epoch milliseconds: its first four bytes are the creation time
+ * in epoch seconds. Atlas gives a dedicated restore job no other creation date.
+ */
+export function objectIdTime(id: string): number {
+  return Number.parseInt(id.slice(0, 8), 16) * 1000;
+}

@@ -9,12 +9,15 @@ import type { JobState } from "../tracker/job-state.js";
 import { isTerminal, observeError, observeJob, type Step } from "../tracker/tracker.js";
 
 /** How a job's wait ended. */
-export type WaitOutcome = "completed" | "failed" | "timeout" | "error" | "interrupted";
+export type WaitOutcome =
+  "completed" | "failed" | "cancelled" | "timeout" | "error" | "interrupted";
 
 /** The exit code of each outcome; `wait` exits with the highest among its jobs. */
 export const OUTCOME_EXIT_CODES: Readonly<Record<WaitOutcome, number>> = {
   completed: 0,
   failed: 1,
+  // A cancelled restore (dedicated only) did not restore: a pipeline must not go on either.
+  cancelled: 1,
   timeout: 2,
   error: 3,
   interrupted: 130,
@@ -55,7 +58,7 @@ export function isRefusal(error: AtlasError): boolean {
   );
 }
 
-/** Applies Atlas's answer: a COMPLETED or FAILED job is finished. */
+/** Applies Atlas's answer: a COMPLETED, FAILED or CANCELLED job is finished. */
 export function answered(wait: WaitJob, job: RestoreJob, now: number): WaitStep {
   const step = observeJob(wait.state, job, now);
   const finished = isTerminal(step.state);
@@ -64,12 +67,17 @@ export function answered(wait: WaitJob, job: RestoreJob, now: number): WaitStep 
       state: step.state,
       job,
       refusals: 0,
-      ...(finished
-        ? { outcome: step.state.status === "FAILED" ? "failed" : "completed", endedAt: now }
-        : {}),
+      ...(finished ? { outcome: finalOutcome(step.state.status), endedAt: now } : {}),
     },
     events: step.events,
   };
+}
+
+/** The outcome of a job in a final status. */
+function finalOutcome(status: JobState["status"]): WaitOutcome {
+  if (status === "FAILED") return "failed";
+  if (status === "CANCELLED") return "cancelled";
+  return "completed";
 }
 
 /** Applies a failed poll: the MAX_REFUSALS-th refusal in a row ends the job with `error`. */

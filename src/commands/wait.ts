@@ -1,5 +1,5 @@
 /**
- * `wait`: polls restore jobs until each is COMPLETED or FAILED, the timeout passes or a signal
+ * `wait`: polls restore jobs until each is COMPLETED, FAILED or CANCELLED, the timeout passes or a signal
  * comes, with the daemon's client, authentication, retries, Retry-After pacing, decoding and
  * tracker; no state file, no server. Prints one JSON line per job on stdout when it ends and
  * returns the exit code. Every IO dependency is a parameter; only main.ts touches the process.

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { CONFIG_PATH_VARIABLE, DEFAULT_CONFIG_PATH } from "./config-file.js";
-import { CONFIG_DEFAULTS } from "./defaults.js";
+import { API_MODES, CONFIG_DEFAULTS } from "./defaults.js";
 import { formatDuration } from "./duration.js";
 import { WAIT_EXIT_CODES_TEXT } from "./wait-args.js";
 
@@ -49,7 +49,7 @@ Environment (overrides the file; empty values count as unset; a .env file in the
 directory fills variables that are not set):
   RESTORE_WATCH_CONFIG          configuration file
   RESTORE_WATCH_SCHEDULE        schedule     node-cron expression   (${CONFIG_DEFAULTS.schedule})
-  RESTORE_WATCH_API             api          auto | tenant | flex   (${CONFIG_DEFAULTS.api})
+  RESTORE_WATCH_API             api          ${API_MODES.join(" | ")} (${CONFIG_DEFAULTS.api})
   RESTORE_WATCH_TENANT_SUNSET   tenantSunset YYYY-MM-DD, UTC        (${CONFIG_DEFAULTS.tenantSunset})
   RESTORE_WATCH_LISTEN          listen       host:port, [ipv6]:port or :port (${CONFIG_DEFAULTS.listen})
   RESTORE_WATCH_STATE_FILE      stateFile    path                   (${CONFIG_DEFAULTS.stateFile})
@@ -69,7 +69,7 @@ Credentials, from the environment only (each variable also as NAME_FILE, a file 
 Exit codes: 0 after a clean stop, 64 for a bad command line, 78 for a bad configuration or a
 listen address that cannot be bound, 70 for an internal error.
 
-wait: polls the listed restore jobs of one cluster until each is COMPLETED or FAILED, then
+wait: polls the listed restore jobs of one cluster until each is COMPLETED, FAILED or CANCELLED, then
 prints one JSON line per job; no configuration file, state file or port (wait --help).
 Exit codes of wait:
 ${WAIT_EXIT_CODES_TEXT}`;

@@ -7,7 +7,7 @@ import type { ApiMode } from "./settings.js";
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** The API modes, for validation and messages. */
-export const API_MODES: readonly ApiMode[] = ["auto", "tenant", "flex"];
+export const API_MODES: readonly ApiMode[] = ["auto", "tenant", "flex", "dedicated"];
 
 /** Fewest and most requests in flight at once. */
 export const CONCURRENCY_RANGE = { min: 1, max: 64 } as const;

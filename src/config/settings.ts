@@ -2,8 +2,11 @@
 import type { JobRef } from "../atlas/model.js";
 import type { Timeouts } from "../atlas/transport.js";
 
-/** Which restore endpoint to use: a fixed family, or `auto` (tenant before the sunset, then Flex). */
-export type ApiMode = "auto" | "tenant" | "flex";
+/**
+ * Which restore endpoint to use: a fixed family, or `auto` (tenant before the sunset, then Flex;
+ * never dedicated, which only configuration chooses).
+ */
+export type ApiMode = "auto" | "tenant" | "flex" | "dedicated";
 
 /** Service account (OAuth 2.0 client credentials) or API key (HTTP Digest). */
 export type Credentials =

@@ -53,7 +53,7 @@ const VALUE_HINTS: Readonly<Record<string, string>> = {
 
 /** The exit codes of `wait`, one per line, as its help and the daemon's print them. */
 export const WAIT_EXIT_CODES_TEXT = `  0    every job COMPLETED
-  1    at least one job FAILED (the others were still waited for)
+  1    at least one job FAILED or CANCELLED (the others were still waited for)
   2    --timeout passed first; the restores are left running, never cancelled
   3    Atlas cannot tell: credentials refused (401/403), job or cluster not found (404) or
        another lasting 4xx, or Atlas unreachable until the timeout
@@ -67,15 +67,17 @@ With several ids the highest of their codes 0 to 3 is the exit code.
 export const WAIT_USAGE = `Usage: atlas-restore-watch wait [--group-id ID] --cluster-name NAME [--api MODE]
            [--timeout DURATION] [--interval DURATION] RESTORE_ID...
 
-Waits until every listed restore job of one cluster is COMPLETED or FAILED, then prints one
+Waits until every listed restore job of one cluster is COMPLETED, FAILED or CANCELLED, then prints one
 JSON line per job on stdout and exits with the worst outcome; status changes and the reason
 it gives up go to stderr. Only reads: the restores are never changed or cancelled.
 
 Options:
   --group-id ID          the project; default $${PROJECT_ID_VARIABLE}
-  --cluster-name NAME    the cluster: a Flex instance or a shared-tier (M2/M5) cluster
+  --cluster-name NAME    the cluster: a Flex instance, a dedicated (M10+) cluster with
+                         --api dedicated, or a shared-tier (M2/M5) cluster
   --api MODE             ${API_MODES.join(" | ")} (auto): the restore endpoint family; auto
-                         follows the daemon's rule (Flex since the tenant sunset)
+                         follows the daemon's rule (Flex since the tenant sunset) and never
+                         picks dedicated
   --timeout DURATION     give up after this long, e.g. 90s, 20m, 2h; 0 or absent: never
   --interval DURATION    time between polls, ${formatDuration(INTERVAL_RANGE_MS.min)} to ${formatDuration(INTERVAL_RANGE_MS.max)} (${formatDuration(DEFAULT_INTERVAL_MS)}), plus up to 10% jitter;
                          Atlas's Retry-After always wins

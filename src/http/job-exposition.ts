@@ -4,7 +4,7 @@
  * are some 11,000 series: building them as prom-client gauges on every scrape cost more time and
  * garbage than the rest of the daemon, so they skip the label objects and go to text at once.
  */
-import { ALL_STATUSES } from "../atlas/model.js";
+import { statusesOf } from "../atlas/model.js";
 import type { JobState } from "../tracker/job-state.js";
 
 /** One family: its name, help, and the value (or none) each job gets under its labels. */
@@ -47,7 +47,7 @@ const FAMILIES: readonly Family[] = [
     write(job, ids, out) {
       if (job.status === null) return;
       const prefix = `atlas_restore_job_status{${ids},${label("api", job.api)},status="`;
-      for (const status of ALL_STATUSES) {
+      for (const status of statusesOf(job.api)) {
         out.push(`${prefix}${status}"} ${job.status === status ? 1 : 0}`);
       }
     },

@@ -6,6 +6,8 @@
  * throttled project defers its jobs to a later cycle instead of stalling the cycle.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { RATE_LIMIT_SETS } from "../atlas/endpoints.js";
+import type { ApiFamily } from "../atlas/model.js";
 
 /** A poll that was not sent, because its bucket would only allow it after the deadline. */
 export class PollDeferredError extends Error {
@@ -43,9 +45,12 @@ interface Bucket {
   limit?: number;
 }
 
-/** The key of a bucket: one family of one project. */
+/**
+ * The key of a bucket: the rate-limit set of a family (RATE_LIMIT_SETS: dedicated reads share the
+ * project's Cloud Backups set) within one project.
+ */
 export function bucketKey(api: string, groupId: string): string {
-  return `${api}/${groupId}`;
+  return `${RATE_LIMIT_SETS[api as ApiFamily] ?? api}/${groupId}`;
 }
 
 /** Decides when the next request of a bucket may go. */

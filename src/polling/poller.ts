@@ -13,6 +13,7 @@ import type { RestoreJobPages } from "../atlas/client.js";
 import type { ApiMode, JobSettings } from "../config/settings.js";
 import type { HoldLines, Logger } from "../logger.js";
 import type { Metrics, PollTarget } from "../http/metrics.js";
+import { AccessDeniedReporter } from "./access-denied.js";
 import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
@@ -177,6 +178,7 @@ export class Poller {
   #pending: { state: JobState; event: TrackerEvent }[] = [];
   #flushScheduled = false;
   #dirty = false;
+  readonly #accessDenied = new AccessDeniedReporter();
   #saveFailing = false;
 
   constructor(options: PollerOptions) {
@@ -606,6 +608,7 @@ export class Poller {
         const step = observeJob(latest(), found, now());
         tally.reached.push(true);
         this.#commit(key, step.state, [...events, ...step.events], tally);
+        this.#accessDenied.observe(this.#options.logger, step.state, step.events, true);
         return "ok";
       } catch (error) {
         const unpolled = <T extends Outcome>(outcome: T): T => {
@@ -635,6 +638,8 @@ export class Poller {
         const step = observeError(latest(), atlasError);
         tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
         this.#commit(key, step.state, [...events, ...step.events], tally);
+        // Dedicated reads need a role Flex reads do not: a 403 says so once per cluster.
+        this.#accessDenied.observe(this.#options.logger, step.state, step.events, false);
         return "failed";
       }
     }

@@ -40,8 +40,11 @@ export function reportEvent(
         restoreFinishedDate: job.restoreFinishedDate,
         previousStatusSeconds: event.previousStatusSeconds,
         durationSeconds: event.durationSeconds,
+        // Dedicated jobs: the flags the status was derived from, as Atlas sent them.
+        ...(job.flags ? { flags: job.flags } : {}),
       };
       if (event.to === "FAILED") logger.error(fields, "restore job status changed");
+      else if (event.to === "CANCELLED") logger.warn(fields, "restore job status changed");
       else logger.info(fields, "restore job status changed");
       metrics.transition(state.api, event.from, event.to);
       return;

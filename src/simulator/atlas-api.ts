@@ -1,15 +1,15 @@
 /**
- * Answers the four restore-job paths as Atlas does, in Atlas's order of checks: method,
+ * Answers the restore-job paths (GET one and LIST of each family) as Atlas does, in Atlas's order of checks: method,
  * authentication, rate limit, injected faults, versioned Accept, sunset, path parameters, lookup.
  */
-import { MEDIA_TYPES, FLEX_MAX_ITEMS_PER_PAGE } from "../atlas/endpoints.js";
+import { MEDIA_TYPES, FLEX_MAX_ITEMS_PER_PAGE, RATE_LIMIT_SETS } from "../atlas/endpoints.js";
 import type { ApiFamily } from "../atlas/model.js";
 import { UNAUTHORIZED_DETAIL, apiErrorReply, goneReply } from "./api-error.js";
 import type { DigestAuthority } from "./digest-authority.js";
 import type { Exchange } from "./exchange.js";
 import type { FaultRegistry } from "./fault-registry.js";
 import { performFault } from "./fault-response.js";
-import { renderJob } from "./job-body.js";
+import { renderDedicatedJob, renderJob } from "./job-body.js";
 import { jsonReply, withHeaders, type Reply } from "./reply.js";
 import type { ApiRoute } from "./route.js";
 import { CLUSTER_NAME_PATTERN, OBJECT_ID_PATTERN } from "./scenario.js";
@@ -42,7 +42,8 @@ export function successContentType(family: ApiFamily): string {
 /** Answers one request on a restore-job path. */
 export function handleApiRequest(ex: Exchange, route: ApiRoute, deps: AtlasApiDeps): void {
   const now = deps.clock.now();
-  const bucketKey = `${route.groupId}\n${route.family}`;
+  // Dedicated restore reads draw on the project's Cloud Backups set, as in Atlas.
+  const bucketKey = `${route.groupId}\n${RATE_LIMIT_SETS[route.family]}`;
   const lifecycle = lifecycleHeaders(route.family, deps);
   const unauthorized = (stale: boolean): Reply =>
     apiErrorReply(401, "UNEXPECTED_ERROR", UNAUTHORIZED_DETAIL, {
@@ -176,7 +177,7 @@ function answer(route: ApiRoute, accept: string | undefined, deps: AtlasApiDeps)
 
 /** 400 for a path parameter that breaks its pattern (Atlas's exact errorCode is unconfirmed). */
 function invalidParameter(route: ApiRoute): Reply | undefined {
-  const nameParam = route.family === "tenant" ? "clusterName" : "name";
+  const nameParam = route.family === "flex" ? "name" : "clusterName";
   const idParam = route.family === "tenant" ? "restoreId" : "restoreJobId";
   const checks: [string, string | undefined, RegExp][] = [
     ["groupId", route.groupId, OBJECT_ID_PATTERN],
@@ -193,12 +194,15 @@ function invalidParameter(route: ApiRoute): Reply | undefined {
 
 function render(route: ApiRoute, job: SimJob, deps: AtlasApiDeps): Record<string, unknown> {
   const selfPath = route.list ? `${route.path}/${job.id}` : route.path;
-  return renderJob(route.family, job, {
+  const context = {
     startTime: deps.clock.startTime,
     t: deps.clock.elapsedSeconds(),
     baseUrl: deps.baseUrl,
     selfPath,
-  });
+  };
+  return route.family === "dedicated"
+    ? renderDedicatedJob(job, context)
+    : renderJob(route.family, job, context);
 }
 
 /** Paging parameters (`pageNum`, `itemsPerPage` up to 500, `includeCount`), or the 400 for a bad one. */
@@ -231,7 +235,8 @@ export function paging(
 
 /**
  * Tenant LIST: every job in scenario order, no paging. Flex LIST: one page, newest first (as
- * Atlas lists them), with self/previous/next links.
+ * Atlas lists them), with self/previous/next links. Dedicated LIST: paged the same way, in
+ * scenario order (the order of a dedicated LIST is unconfirmed).
  */
 function listReply(route: ApiRoute, cluster: SimCluster, deps: AtlasApiDeps): Reply {
   const t = deps.clock.elapsedSeconds();
@@ -242,7 +247,10 @@ function listReply(route: ApiRoute, cluster: SimCluster, deps: AtlasApiDeps): Re
     const links = [{ href: `${deps.baseUrl}${route.path}`, rel: "self" }];
     return jsonReply(200, { links, results, totalCount: jobs.length }, type);
   }
-  const jobs = deps.world.jobsNewestFirst(cluster, t);
+  const jobs =
+    route.family === "dedicated"
+      ? deps.world.jobsAt(cluster, t)
+      : deps.world.jobsNewestFirst(cluster, t);
   return pagedReply(route, jobs, (job) => render(route, job, deps), deps.baseUrl, type);
 }
 
@@ -283,7 +291,7 @@ function syntheticReply(route: ApiRoute, deps: AtlasApiDeps): Reply {
     groupId,
     clusterName,
     id,
-    deliveryType: "RESTORE",
+    deliveryType: route.family === "dedicated" ? "automated" : "RESTORE",
     snapshotId: derivedId(`snapshot:${id}`),
     targetProjectId: groupId,
     targetDeploymentItemName: `${clusterName}-restore`,

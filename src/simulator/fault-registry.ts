@@ -4,7 +4,7 @@ import { ScenarioError, describeIssues } from "./scenario-error.js";
 
 /** What a request is, as faults match it. */
 export interface FaultTarget {
-  readonly api: "tenant" | "flex" | "token" | "groups" | "flexClusters";
+  readonly api: "tenant" | "flex" | "dedicated" | "token" | "groups" | "flexClusters";
   readonly orgId?: string;
   readonly groupId?: string;
   readonly clusterName?: string;
@@ -46,7 +46,7 @@ export class FaultRegistry {
 
   /**
    * The first fault matching `target` at `t` (seconds since t=0), using up one of its `times`.
-   * Faults without `match.api` apply to both API families, never to the token endpoint.
+   * Faults without `match.api` apply to every restore-job family, never to the token endpoint.
    */
   take(target: FaultTarget, t: number): Fault | undefined {
     const index = this.faults.findIndex((a) => matches(a.fault, target, t));
@@ -62,7 +62,8 @@ function matches(fault: Fault, target: FaultTarget, t: number): boolean {
   if (fault.afterSeconds !== undefined && t < fault.afterSeconds) return false;
   if (fault.untilSeconds !== undefined && t >= fault.untilSeconds) return false;
   const m = fault.match;
-  const restoreJobs = target.api === "tenant" || target.api === "flex";
+  const restoreJobs =
+    target.api === "tenant" || target.api === "flex" || target.api === "dedicated";
   if (m?.api === undefined ? !restoreJobs : m.api !== target.api) return false;
   if (m?.orgId !== undefined && m.orgId !== target.orgId) return false;
   if (m?.list !== undefined && m.list !== target.list) return false;

@@ -1,5 +1,6 @@
 /** Renders a restore job as each family's JSON body, the way Atlas shows it. */
 import type { ApiFamily } from "../atlas/model.js";
+import { CLUSTER_NAME_PATTERN } from "./scenario.js";
 import { jobStateAt, type SimJob } from "./world.js";
 
 /** Statuses after which Atlas sets `restoreFinishedDate`. */
@@ -60,5 +61,49 @@ export function renderJob(
   body["status"] = state.status;
   body["targetDeploymentItemName"] = job.targetDeploymentItemName;
   body["targetProjectId"] = job.targetProjectId;
+  return body;
+}
+
+/** How long after its files are ready a dedicated download restore expires (unconfirmed). */
+const DEDICATED_DOWNLOAD_LIFETIME_MS = 3_600_000;
+
+/**
+ * One dedicated restore job's body (DiskBackupSnapshotRestoreJob, 2023-01-01): no status field,
+ * but flags. The script's status drives them: COMPLETED sets `finishedAt` (an automated or
+ * point-in-time restore) or fills `deliveryUrl` and `expiresAt` without `finishedAt` (a download,
+ * as recorded); FAILED sets `failed`, CANCELLED `cancelled`, EXPIRED `expired`; any other status
+ * shows a job still running. Real bodies carry `targetDeploymentItemName`, which the
+ * specification does not list. Fields are in alphabetical order, as Atlas sends them.
+ */
+export function renderDedicatedJob(job: SimJob, ctx: RenderContext): Record<string, unknown> {
+  const state = jobStateAt(job, ctx.t);
+  const created = ctx.startTime + job.createdAt * 1000;
+  const reachedAt = ctx.startTime + state.since * 1000;
+  const download = job.deliveryType === "download";
+  const ready = state.status === "COMPLETED";
+  const body: Record<string, unknown> = {};
+  body["cancelled"] = state.status === "CANCELLED";
+  body["deliveryType"] = job.deliveryType;
+  // A URL the simulator does not serve: nothing in this project downloads snapshots.
+  body["deliveryUrl"] =
+    download && ready ? [`${ctx.baseUrl}/backup/restore/v2/pull/${job.id}/snapshot.tar.gz`] : [];
+  body["expired"] = state.status === "EXPIRED";
+  if (download && ready) body["expiresAt"] = isoSeconds(reachedAt + DEDICATED_DOWNLOAD_LIFETIME_MS);
+  body["failed"] = state.status === "FAILED";
+  if (ready && !download) body["finishedAt"] = isoSeconds(reachedAt);
+  body["id"] = job.id;
+  body["links"] = [{ href: `${ctx.baseUrl}${ctx.selfPath}`, rel: "self" }];
+  if (job.deliveryType === "pointInTime") {
+    body["pointInTimeUTCSeconds"] = Math.floor((created - SNAPSHOT_LEAD_MS) / 1000);
+  }
+  body["snapshotId"] = job.snapshotId;
+  if (!download) {
+    if (CLUSTER_NAME_PATTERN.test(job.targetDeploymentItemName)) {
+      body["targetClusterName"] = job.targetDeploymentItemName;
+    }
+    body["targetDeploymentItemName"] = job.targetDeploymentItemName;
+    body["targetGroupId"] = job.targetProjectId;
+  }
+  body["timestamp"] = isoSeconds(created - SNAPSHOT_LEAD_MS);
   return body;
 }

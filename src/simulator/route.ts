@@ -8,8 +8,11 @@ export type RouteKey =
   | "tenant.list"
   | "flex.get"
   | "flex.list"
+  | "dedicated.get"
+  | "dedicated.list"
   | "groups.list"
   | "flexClusters.list"
+  | "clusters.list"
   | "token"
   | "revoke"
   | "other";
@@ -25,7 +28,16 @@ export interface ListingRoute {
   readonly query: URLSearchParams;
 }
 
-/** A restore-job path of either family, with its (decoded, not yet validated) parameters. */
+/** `GET /groups/{groupId}/clusters`: a project's clusters (dedicated, and shared-tier as TENANT). */
+export interface ClustersRoute {
+  readonly kind: "clusters";
+  /** The project's id (decoded, not yet validated). */
+  readonly groupId: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
+
+/** A restore-job path of any family, with its (decoded, not yet validated) parameters. */
 export interface ApiRoute {
   readonly kind: "api";
   readonly family: ApiFamily;
@@ -42,6 +54,7 @@ export interface ApiRoute {
 export type Route =
   | ApiRoute
   | ListingRoute
+  | ClustersRoute
   | { readonly kind: "token" | "revoke" }
   | { readonly kind: "control"; readonly name: string }
   | { readonly kind: "other" };
@@ -50,7 +63,9 @@ export type Route =
 export const CONTROL_PREFIX = "/_sim/";
 
 const API_PATH =
-  /^\/api\/atlas\/v2\/groups\/([^/]+)\/(?:clusters\/([^/]+)\/backup\/tenant\/restores|flexClusters\/([^/]+)\/backup\/restoreJobs)(?:\/([^/]+))?$/;
+  /^\/api\/atlas\/v2\/groups\/([^/]+)\/(?:clusters\/([^/]+)\/backup\/tenant\/restores|flexClusters\/([^/]+)\/backup\/restoreJobs|clusters\/([^/]+)\/backup\/restoreJobs)(?:\/([^/]+))?$/;
+
+const CLUSTERS_PATH = /^\/api\/atlas\/v2\/groups\/([^/]+)\/clusters$/;
 
 const ORG_GROUPS_PATH = /^\/api\/atlas\/v2\/orgs\/([^/]+)\/groups$/;
 const FLEX_CLUSTERS_PATH = /^\/api\/atlas\/v2\/groups\/([^/]+)\/flexClusters$/;
@@ -86,16 +101,22 @@ export function parseRoute(target: string): Route {
       query,
     };
   }
+  const clusters = CLUSTERS_PATH.exec(path);
+  if (clusters) {
+    return { kind: "clusters", groupId: decode(clusters[1] ?? ""), path, query };
+  }
   const m = API_PATH.exec(path);
   if (!m) return { kind: "other" };
   const tenantName = m[2];
-  const restoreId = m[4];
+  const dedicatedName = m[4];
+  const restoreId = m[5];
   return {
     kind: "api",
-    family: tenantName !== undefined ? "tenant" : "flex",
+    family:
+      tenantName !== undefined ? "tenant" : dedicatedName !== undefined ? "dedicated" : "flex",
     list: restoreId === undefined,
     groupId: decode(m[1] ?? ""),
-    clusterName: decode(tenantName ?? m[3] ?? ""),
+    clusterName: decode(tenantName ?? m[3] ?? dedicatedName ?? ""),
     ...(restoreId !== undefined ? { restoreId: decode(restoreId) } : {}),
     path,
     query,
@@ -109,6 +130,8 @@ export function routeKey(route: Route): RouteKey {
       return `${route.family}.${route.list ? "list" : "get"}`;
     case "listing":
       return `${route.listing}.list`;
+    case "clusters":
+      return "clusters.list";
     case "token":
     case "revoke":
       return route.kind;

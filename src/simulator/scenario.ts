@@ -33,11 +33,18 @@ const scriptStep = z.strictObject({
   status: z.string().min(1),
 });
 
+/** Tenant and Flex delivery types. */
+export const FLEX_DELIVERY_TYPES = ["RESTORE", "DOWNLOAD"] as const;
+
+/** Dedicated delivery types (DiskBackupSnapshotRestoreJob, lower case as Atlas writes them). */
+export const DEDICATED_DELIVERY_TYPES = ["automated", "download", "pointInTime"] as const;
+
 const jobSchema = z.strictObject({
   groupId: objectId,
   clusterName,
   id: objectId,
-  deliveryType: z.enum(["RESTORE", "DOWNLOAD"]).default("RESTORE"),
+  // Default by cluster kind: RESTORE, or automated on a dedicated cluster (see World).
+  deliveryType: z.enum([...FLEX_DELIVERY_TYPES, ...DEDICATED_DELIVERY_TYPES]).optional(),
   snapshotId: objectId.optional(),
   targetProjectId: objectId.optional(),
   targetDeploymentItemName: z
@@ -68,15 +75,25 @@ const clusterSchema = z
   .strictObject({
     groupId: objectId,
     name: clusterName,
-    kind: z.enum(["tenant", "flex"]),
+    kind: z.enum(["tenant", "flex", "dedicated"]),
     convertedToFlexAfterSeconds: seconds.optional(),
     tenantApi: z.enum(["serve", "reject"]).default("serve"),
     createdAfterSeconds: anySeconds.default(0),
     deletedAfterSeconds: anySeconds.optional(),
+    /** A dedicated cluster's cloud provider, as its clusters-list entry names it (AWS). */
+    providerName: z.enum(["AWS", "AZURE", "GCP"]).optional(),
   })
   .superRefine((c, ctx) => {
     laterThanCreation(c, ctx);
-    if (c.kind === "flex" && c.convertedToFlexAfterSeconds !== undefined) {
+    if (c.kind !== "dedicated" && c.providerName !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["providerName"],
+        input: c.providerName,
+        message: "only a dedicated cluster has a providerName",
+      });
+    }
+    if (c.kind !== "tenant" && c.convertedToFlexAfterSeconds !== undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["convertedToFlexAfterSeconds"],
@@ -195,9 +212,24 @@ export const scenarioSchema = z
       clusters.add(key);
     });
     const ids = new Set<string>();
+    const dedicated = new Set(
+      s.clusters.filter((c) => c.kind === "dedicated").map((c) => `${c.groupId}/${c.name}`),
+    );
     s.jobs.forEach((j, i) => {
       if (ids.has(j.id)) duplicate(["jobs", i, "id"], j.id, "job id");
       ids.add(j.id);
+      if (j.deliveryType === undefined) return;
+      const allowed: readonly string[] = dedicated.has(`${j.groupId}/${j.clusterName}`)
+        ? DEDICATED_DELIVERY_TYPES
+        : FLEX_DELIVERY_TYPES;
+      if (!allowed.includes(j.deliveryType)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["jobs", i, "deliveryType"],
+          input: j.deliveryType,
+          message: `must be one of ${allowed.join(", ")} on this cluster`,
+        });
+      }
     });
   });
 

@@ -1,12 +1,13 @@
 /**
- * The Atlas simulator: a real HTTP server that answers the restore-job paths of both families,
- * the listings of organizations' projects and projects' Flex clusters, the service-account token
- * endpoints and its own control API, playing a scenario.
+ * The Atlas simulator: a real HTTP server that answers the restore-job paths of every family, the
+ * listings of organizations' projects, projects' Flex clusters and projects' clusters, the
+ * service-account token endpoints and its own control API, playing a scenario.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { handleApiRequest, type AtlasApiDeps } from "./atlas-api.js";
+import { handleClustersRequest } from "./clusters-api.js";
 import { handleListingRequest } from "./listing-api.js";
 import { handleControlRequest, type ControlTarget } from "./control-api.js";
 import { DigestAuthority } from "./digest-authority.js";
@@ -164,7 +165,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   };
 }
 
-/** Routes one request: control API, restore-job paths, OAuth endpoints, or 404. */
+/** Routes one request: control API, restore-job paths, clusters list, OAuth endpoints, or 404. */
 function dispatch(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
   const route = parseRoute(req.url ?? "/");
   if (rt.logger) logRequests(rt.logger, req, res);
@@ -191,6 +192,9 @@ function dispatch(rt: Runtime, req: IncomingMessage, res: ServerResponse): void 
   } else if (route.kind === "listing") {
     req.resume();
     handleListingRequest(ex, route, rt.api);
+  } else if (route.kind === "clusters") {
+    req.resume();
+    handleClustersRequest(ex, route, rt.api);
   } else if (route.kind === "token" || route.kind === "revoke") {
     void readBody(req).then((body) => {
       if (body === undefined) {

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ApiFamily } from "../atlas/model.js";
-import type { Scenario, ScenarioCluster, ScenarioProject } from "./scenario.js";
+import type { Scenario, ScenarioCluster, ScenarioJob, ScenarioProject } from "./scenario.js";
 
 /** One step of a job's script: from `at` seconds on, the job shows `status`. */
 export interface ScriptStep {
@@ -17,7 +17,8 @@ export interface SimJob {
   readonly groupId: string;
   readonly clusterName: string;
   readonly id: string;
-  readonly deliveryType: "RESTORE" | "DOWNLOAD";
+  /** RESTORE or DOWNLOAD; on a dedicated cluster automated, download or pointInTime. */
+  readonly deliveryType: NonNullable<ScenarioJob["deliveryType"]>;
   readonly snapshotId: string;
   readonly targetProjectId: string;
   readonly targetDeploymentItemName: string;
@@ -30,7 +31,9 @@ export interface SimJob {
 export interface SimCluster {
   readonly groupId: string;
   readonly name: string;
-  readonly kind: "tenant" | "flex";
+  readonly kind: "tenant" | "flex" | "dedicated";
+  /** A dedicated cluster's cloud provider (AWS, AZURE, GCP). */
+  readonly providerName: string;
   /** Seconds since t=0 from which a tenant cluster is a flex cluster. */
   readonly convertedAt: number | undefined;
   readonly tenantApi: "serve" | "reject";
@@ -112,6 +115,8 @@ export class World {
     const key = (groupId: string, name: string): string => `${groupId}/${name}`;
     for (const spec of scenario.clusters)
       clusters.set(key(spec.groupId, spec.name), { spec, jobs: [] });
+    const isDedicated = (groupId: string, name: string): boolean =>
+      clusters.get(key(groupId, name))?.spec.kind === "dedicated";
     for (const job of scenario.jobs) {
       const k = key(job.groupId, job.clusterName);
       let entry = clusters.get(k);
@@ -133,7 +138,8 @@ export class World {
         groupId: job.groupId,
         clusterName: job.clusterName,
         id: job.id,
-        deliveryType: job.deliveryType,
+        deliveryType:
+          job.deliveryType ?? (isDedicated(job.groupId, job.clusterName) ? "automated" : "RESTORE"),
         snapshotId: job.snapshotId ?? derivedId(`snapshot:${job.id}`),
         targetProjectId: job.targetProjectId ?? job.groupId,
         targetDeploymentItemName:
@@ -152,6 +158,7 @@ export class World {
         groupId: spec.groupId,
         name: spec.name,
         kind: spec.kind,
+        providerName: spec.providerName ?? "AWS",
         convertedAt: spec.convertedToFlexAfterSeconds,
         tenantApi: spec.tenantApi,
         createdAt: spec.createdAfterSeconds,
@@ -177,6 +184,11 @@ export class World {
       return notFound("CLUSTER_NOT_FOUND", `No cluster named ${name} exists in group ${groupId}.`);
     }
     const flex = isFlexAt(cluster, t);
+    if (family === "dedicated") return dedicatedLookup(cluster, flex);
+    if (family === "tenant" && cluster.kind === "dedicated") {
+      // What a tenant path answers for a dedicated cluster is unconfirmed (those paths are gone).
+      return notFound("CLUSTER_NOT_FOUND", `No tenant cluster named ${name} exists.`);
+    }
     if (family === "flex" && !flex) {
       return {
         kind: "error",
@@ -222,6 +234,17 @@ export class World {
     }
     const clusters = [...(this.groups.get(groupId)?.values() ?? [])];
     return { kind: "ok", items: clusters.filter((c) => existsAt(c, t) && isFlexAt(c, t)) };
+  }
+
+  /**
+   * The clusters `GET /groups/{groupId}/clusters` lists at `t`: dedicated and tenant ones, or
+   * undefined for a project that does not exist.
+   */
+  clustersOf(groupId: string, t: number): SimCluster[] | undefined {
+    if (!this.groupExists(groupId, t)) return undefined;
+    const clusters = [...(this.groups.get(groupId)?.values() ?? [])];
+    // Whether Atlas also lists Flex clusters here is unconfirmed; the simulator does not.
+    return clusters.filter((c) => existsAt(c, t) && !isFlexAt(c, t));
   }
 
   /** The jobs of a cluster that exist at `t`, in scenario order. */
@@ -272,6 +295,21 @@ export function jobStateAt(job: SimJob, t: number): JobState {
   // Consecutive steps with the same status count as one: the job reached it at the first.
   while (index > 0 && steps[index - 1]?.status === status) index--;
   return { status, since: Math.max(steps[index]?.at ?? 0, job.createdAt) };
+}
+
+/** Whether the dedicated family may read `cluster`: only a dedicated cluster's jobs. */
+function dedicatedLookup(cluster: SimCluster, flex: boolean): ClusterLookup {
+  if (cluster.kind === "dedicated") return { kind: "ok", cluster };
+  if (flex) {
+    return {
+      kind: "error",
+      status: 400,
+      errorCode: "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API",
+      detail: `Cluster ${cluster.name} is a flex cluster; use the flex cluster API.`,
+    };
+  }
+  // What a shared-tier (M2/M5) cluster answers here is unconfirmed; none exist since 2026-01-22.
+  return notFound("CLUSTER_NOT_FOUND", `No dedicated cluster named ${cluster.name} exists.`);
 }
 
 function notFound(

@@ -13,6 +13,7 @@ import {
   type RestoreStatus,
 } from "../atlas/model.js";
 import type { ApiMode } from "../config/settings.js";
+import { deriveDedicatedStatus } from "./dedicated-status.js";
 import type { JobInfo, JobState, SwitchReason } from "./job-state.js";
 
 /** A status change, including the first sighting (`from: null`). */
@@ -77,7 +78,7 @@ export function initialState(ref: JobRef, api: ApiFamily): JobState {
   };
 }
 
-/** True once a job is COMPLETED or FAILED: it is not polled again. */
+/** True once a job is COMPLETED, FAILED or CANCELLED: it is not polled again. */
 export function isTerminal(state: JobState): boolean {
   return state.status !== null && TERMINAL_STATUSES.has(state.status);
 }
@@ -175,8 +176,16 @@ function isRegression(from: RestoreStatus, to: RestoreStatus): boolean {
   return a !== undefined && b !== undefined && b < a;
 }
 
-/** Applies a successful poll: the job as Atlas sees it now. */
-export function observeJob(state: JobState, job: RestoreJob, now: number): Step {
+/**
+ * Applies a successful poll: the job as Atlas sees it now. A dedicated job once seen COMPLETED
+ * stays so when it later only reads `expired` (its download link ran out after delivery).
+ */
+export function observeJob(state: JobState, seen: RestoreJob, now: number): Step {
+  const rederived =
+    seen.flags !== undefined && state.status === "COMPLETED"
+      ? deriveDedicatedStatus(seen.flags, seen.deliveryType, true)
+      : undefined;
+  const job = rederived === undefined ? seen : { ...seen, status: rederived, rawStatus: rederived };
   const events: TrackerEvent[] = [];
   if (state.errorKind !== undefined) {
     events.push({ type: "poll_recovered", previousKind: state.errorKind });
