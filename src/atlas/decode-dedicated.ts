@@ -76,7 +76,7 @@ export function decodeDedicatedRestoreJob(body: unknown): DecodeResult {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, problems: ["body: is not a JSON object"] };
   }
-  const parsed = dedicatedSchema.safeParse(body);
+  const parsed = dedicatedSchema.safeParse(body, { reportInput: true });
   if (!parsed.success) return { ok: false, problems: describeIssues(parsed.error.issues) };
   const data = parsed.data;
   const flags: DedicatedFlags = {

@@ -69,8 +69,9 @@ Credentials, from the environment only (each variable also as NAME_FILE, a file 
 Exit codes: 0 after a clean stop, 64 for a bad command line, 78 for a bad configuration or a
 listen address that cannot be bound, 70 for an internal error.
 
-wait: polls the listed restore jobs of one cluster until each is COMPLETED, FAILED or CANCELLED, then
-prints one JSON line per job; no configuration file, state file or port (wait --help).
+wait: polls the listed restore jobs of one cluster until each is COMPLETED, FAILED or
+CANCELLED, then prints one JSON line per job; no configuration file, state file or port
+(wait --help).
 Exit codes of wait:
 ${WAIT_EXIT_CODES_TEXT}`;
 

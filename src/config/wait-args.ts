@@ -67,9 +67,9 @@ With several ids the highest of their codes 0 to 3 is the exit code.
 export const WAIT_USAGE = `Usage: atlas-restore-watch wait [--group-id ID] --cluster-name NAME [--api MODE]
            [--timeout DURATION] [--interval DURATION] RESTORE_ID...
 
-Waits until every listed restore job of one cluster is COMPLETED, FAILED or CANCELLED, then prints one
-JSON line per job on stdout and exits with the worst outcome; status changes and the reason
-it gives up go to stderr. Only reads: the restores are never changed or cancelled.
+Waits until every listed restore job of one cluster is COMPLETED, FAILED or CANCELLED, then
+prints one JSON line per job on stdout and exits with the worst outcome; status changes and
+the reason it gives up go to stderr. Only reads: the restores are never changed or cancelled.
 
 Options:
   --group-id ID          the project; default $${PROJECT_ID_VARIABLE}

@@ -43,7 +43,7 @@ function timestamp(
 const FAMILIES: readonly Family[] = [
   {
     name: "atlas_restore_job_status",
-    help: "Current status of a restore job: 1 for the current status, 0 for the others.",
+    help: "Current status of a restore job: 1 for the current status, 0 for the others of its family.",
     write(job, ids, out) {
       if (job.status === null) return;
       const prefix = `atlas_restore_job_status{${ids},${label("api", job.api)},status="`;
@@ -71,12 +71,12 @@ const FAMILIES: readonly Family[] = [
   },
   timestamp(
     "atlas_restore_job_scheduled_timestamp_seconds",
-    "When Atlas scheduled the restore (restoreScheduledDate), as a Unix timestamp.",
+    "When Atlas scheduled the restore (restoreScheduledDate; for a dedicated job, its id's creation time), as a Unix timestamp.",
     (job) => job.info?.scheduledAt,
   ),
   timestamp(
     "atlas_restore_job_finished_timestamp_seconds",
-    "When Atlas finished the restore (restoreFinishedDate), as a Unix timestamp.",
+    "When Atlas finished the restore (restoreFinishedDate; for a dedicated job, finishedAt), as a Unix timestamp.",
     (job) => job.info?.finishedAt,
   ),
   timestamp(

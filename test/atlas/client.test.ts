@@ -22,7 +22,7 @@ import {
 
 const TENANT: JobRef = { groupId: GROUP, clusterName: "Cluster0", restoreId: id(1) };
 const FLEX: JobRef = { groupId: GROUP, clusterName: "Flex0", restoreId: id(2) };
-const refs: Record<ApiFamily, JobRef> = { tenant: TENANT, flex: FLEX };
+const refs: Record<Exclude<ApiFamily, "dedicated">, JobRef> = { tenant: TENANT, flex: FLEX };
 
 const script = [
   { afterSeconds: 0, status: "PENDING" },

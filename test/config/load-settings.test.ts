@@ -187,8 +187,8 @@ const BAD: readonly BadCase[] = [
     files: { [DEFAULT_FILE]: withJob("api: both") },
     env: { ...SERVICE_ACCOUNT, RESTORE_WATCH_API: "Flex" },
     problems: [
-      'api: "both" is not one of auto, tenant, flex',
-      'RESTORE_WATCH_API: "Flex" is not one of auto, tenant, flex',
+      'api: "both" is not one of auto, tenant, flex, dedicated',
+      'RESTORE_WATCH_API: "Flex" is not one of auto, tenant, flex, dedicated',
     ],
   },
   {
@@ -330,7 +330,7 @@ const BAD: readonly BadCase[] = [
       'jobs[0].groupId: "32B6E34B3D91647ABB20E7B8" is not a 24-character lowercase hexadecimal id',
       'jobs[0].clusterName: "-bad" is not a cluster name (letters, digits and hyphens, not starting with a hyphen)',
       "jobs[0].restoreId: 123 is not a string (put it in quotes)",
-      'jobs[0].api: "both" is not one of auto, tenant, flex',
+      'jobs[0].api: "both" is not one of auto, tenant, flex, dedicated',
       "jobs[1].restoreID: unknown key; did you mean restoreId?",
       "jobs[1].secret: unknown key; credentials are read only from the environment (MONGODB_ATLAS_* variables)",
       "jobs[1].restoreId: is required",
@@ -502,7 +502,7 @@ api: sideways
     problems: [
       'logLevel: "loud" is not one of fatal, error, warn, info, debug, trace, silent',
       'jobs[0].groupId: "nope" is not a 24-character lowercase hexadecimal id',
-      'api: "sideways" is not one of auto, tenant, flex',
+      'api: "sideways" is not one of auto, tenant, flex, dedicated',
       'MONGODB_ATLAS_BASE_URL: "http://localhost:8080/x?y" has a path, query or fragment; give only the scheme, host and port',
       "MONGODB_ATLAS_PRIVATE_API_KEY: not set, but MONGODB_ATLAS_PUBLIC_API_KEY is; an API key needs both (either may be given as NAME_FILE)",
     ],
@@ -555,7 +555,7 @@ describe("loadSettings: bad configurations (every problem, exact text)", () => {
     expect((error as ConfigError).message).toBe(
       [
         "invalid configuration (3 problems):",
-        '  api: "both" is not one of auto, tenant, flex',
+        '  api: "both" is not one of auto, tenant, flex, dedicated',
         "  concurrency: 0 is not an integer from 1 to 64",
         "  credentials: none set; set MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET (service account) or MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY (API key), each also accepted as NAME_FILE",
       ].join("\n"),
@@ -776,5 +776,30 @@ jobs:
       64,
       { host: "metrics.internal", port: 65_535 },
     ]);
+  });
+});
+
+describe("loadSettings: the dedicated family", () => {
+  it("takes api: dedicated per job and globally (auto never picks it)", async () => {
+    const dir = await tempDir({
+      [DEFAULT_FILE]: `api: dedicated
+jobs:
+  - groupId: "${GROUP}"
+    clusterName: Cluster0
+    restoreId: "${RESTORE}"
+  - groupId: "${GROUP}"
+    clusterName: Flex0
+    restoreId: "${RESTORE_2}"
+    api: flex
+`,
+    });
+    const settings: Settings = await loadSettings({ cwd: dir, env: { ...SERVICE_ACCOUNT } });
+    expect(settings.api).toBe("dedicated");
+    expect(settings.jobs.map((job) => job.api)).toEqual([undefined, "flex"]);
+    const fromEnv = await loadSettings({
+      cwd: dir,
+      env: { ...SERVICE_ACCOUNT, RESTORE_WATCH_API: "auto" },
+    });
+    expect(fromEnv.api).toBe("auto");
   });
 });

@@ -28,6 +28,10 @@ describe("parseWaitArgs", () => {
       base({ groupId: G, api: "flex", restoreIds: [A, B] }),
     ],
     [["--cluster-name", "Flex0", "--api", "tenant", A], base({ api: "tenant" })],
+    [
+      ["--cluster-name", "Cluster0", "--api", "dedicated", A],
+      base({ clusterName: "Cluster0", api: "dedicated" }),
+    ],
     [["--cluster-name", "Flex0", "--timeout", "20m", A], base({ timeoutMs: 1_200_000 })],
     [["--cluster-name", "Flex0", "--timeout", "1h30m", A], base({ timeoutMs: 5_400_000 })],
     [["--cluster-name", "Flex0", "--timeout", "0", A], base()],
@@ -50,7 +54,7 @@ describe("parseWaitArgs", () => {
       { error: "option --timeout needs a duration: --timeout DURATION" },
     ],
     [["--group-id"], { error: "option --group-id needs a project id: --group-id ID" }],
-    [["--api"], { error: "option --api needs one of auto, tenant, flex: --api MODE" }],
+    [["--api"], { error: "option --api needs one of auto, tenant, flex, dedicated: --api MODE" }],
     [["--interval"], { error: "option --interval needs a duration: --interval DURATION" }],
     [
       ["--cluster-name", "Flex0", "--api", "flex", "--api", "tenant", A],
@@ -79,8 +83,8 @@ describe("parseWaitArgs", () => {
       },
     ],
     [
-      ["--cluster-name", "Flex0", "--api", "dedicated", A],
-      { error: 'option --api: "dedicated" is not one of auto, tenant, flex' },
+      ["--cluster-name", "Flex0", "--api", "serverless", A],
+      { error: 'option --api: "serverless" is not one of auto, tenant, flex, dedicated' },
     ],
     [
       ["--cluster-name", "Flex0", "--timeout", "5", A],
@@ -108,11 +112,11 @@ describe("parseWaitArgs", () => {
       },
     ],
     [
-      ["--api", "dedicated", "--timeout", "soon", "6A793F81D2C4A03C000000A1"],
+      ["--api", "serverless", "--timeout", "soon", "6A793F81D2C4A03C000000A1"],
       {
         error: [
           "option --cluster-name is required",
-          'option --api: "dedicated" is not one of auto, tenant, flex',
+          'option --api: "serverless" is not one of auto, tenant, flex, dedicated',
           'option --timeout: "soon" is not a duration like 90s, 15m, 24h or 7d',
           'restore id "6A793F81D2C4A03C000000A1" is not a 24-character lowercase hexadecimal id',
         ].join("\n"),
@@ -151,7 +155,7 @@ describe("the usage texts", () => {
       "--group-id ID",
       "--cluster-name NAME",
       "--api MODE",
-      "auto | tenant | flex",
+      "auto | tenant | flex | dedicated",
       "--timeout DURATION",
       "--interval DURATION",
       "RESTORE_ID...",

@@ -27,7 +27,7 @@ describe("renderJobFamilies", () => {
       'group_id="32b6e34b3d91647abb20e7b8",cluster_name="Cluster0",restore_id="6a793f81d2c4a03c5e4b1f20"';
     expect(renderJobFamilies([job])).toBe(
       [
-        "# HELP atlas_restore_job_status Current status of a restore job: 1 for the current status, 0 for the others.",
+        "# HELP atlas_restore_job_status Current status of a restore job: 1 for the current status, 0 for the others of its family.",
         "# TYPE atlas_restore_job_status gauge",
         `atlas_restore_job_status{${ids},api="flex",status="PENDING"} 0`,
         `atlas_restore_job_status{${ids},api="flex",status="QUEUED"} 0`,
@@ -38,10 +38,10 @@ describe("renderJobFamilies", () => {
         "# HELP atlas_restore_job_info Static properties of a restore job, always 1.",
         "# TYPE atlas_restore_job_info gauge",
         `atlas_restore_job_info{${ids},api="flex",delivery_type="DOWNLOAD",snapshot_id="5f4007f327a3bd7b6f4103c5",target_project_id="32b6e34b3d91647abb20e7b8",target_deployment="Cluster1"} 1`,
-        "# HELP atlas_restore_job_scheduled_timestamp_seconds When Atlas scheduled the restore (restoreScheduledDate), as a Unix timestamp.",
+        "# HELP atlas_restore_job_scheduled_timestamp_seconds When Atlas scheduled the restore (restoreScheduledDate; for a dedicated job, its id's creation time), as a Unix timestamp.",
         "# TYPE atlas_restore_job_scheduled_timestamp_seconds gauge",
         `atlas_restore_job_scheduled_timestamp_seconds{${ids}} 1764410400`,
-        "# HELP atlas_restore_job_finished_timestamp_seconds When Atlas finished the restore (restoreFinishedDate), as a Unix timestamp.",
+        "# HELP atlas_restore_job_finished_timestamp_seconds When Atlas finished the restore (restoreFinishedDate; for a dedicated job, finishedAt), as a Unix timestamp.",
         "# TYPE atlas_restore_job_finished_timestamp_seconds gauge",
         `atlas_restore_job_finished_timestamp_seconds{${ids}} 1764410463.5`,
         "# HELP atlas_restore_job_last_transition_timestamp_seconds When the daemon saw the job's status change last, as a Unix timestamp.",
@@ -76,6 +76,31 @@ describe("renderJobFamilies", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("exports a dedicated job's four statuses, CANCELLED among them, and no PENDING or UNKNOWN", () => {
+    const cancelled: JobState = {
+      ...job,
+      api: "dedicated",
+      status: "CANCELLED",
+      info: { deliveryType: "download", scheduledAt: 1_764_410_400_000 },
+    };
+    const statusLines = renderJobFamilies([cancelled, job])
+      .split("\n")
+      .filter((line) => line.startsWith("atlas_restore_job_status{"))
+      .map((line) => line.replace(/^.*api="(\w+)",status="(\w+)"\} (\d)$/, "$1 $2 $3"));
+    expect(statusLines).toEqual([
+      "dedicated RUNNING 0",
+      "dedicated COMPLETED 0",
+      "dedicated FAILED 0",
+      "dedicated CANCELLED 1",
+      "flex PENDING 0",
+      "flex QUEUED 0",
+      "flex RUNNING 0",
+      "flex COMPLETED 1",
+      "flex FAILED 0",
+      "flex UNKNOWN 0",
+    ]);
   });
 
   it.each([

@@ -46,7 +46,7 @@ describe("job series, derived at scrape time", () => {
     const text = await metricsFor([running]).render();
     expect(text).toContain(
       [
-        "# HELP atlas_restore_job_status Current status of a restore job: 1 for the current status, 0 for the others.",
+        "# HELP atlas_restore_job_status Current status of a restore job: 1 for the current status, 0 for the others of its family.",
         "# TYPE atlas_restore_job_status gauge",
         ...["PENDING", "QUEUED", "RUNNING", "COMPLETED", "FAILED", "UNKNOWN"].map(
           (status) =>
