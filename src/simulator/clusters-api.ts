@@ -19,6 +19,13 @@ import { derivedId, type SimCluster } from "./world.js";
 /** Atlas's rate-limit set of the clusters list (Clusters: 10,000 capacity, 5,000 a minute). */
 const CLUSTERS_BUCKET = "clusters";
 
+/** A region of each provider, as the specification's enums name them. */
+const REGIONS: Readonly<Record<string, string>> = {
+  AWS: "US_EAST_1",
+  AZURE: "EUROPE_WEST",
+  GCP: "WESTERN_EUROPE",
+};
+
 /** Answers one request on the clusters list. */
 export function handleClustersRequest(
   ex: Exchange,
@@ -103,7 +110,7 @@ function renderCluster(cluster: SimCluster, deps: AtlasApiDeps): Record<string, 
         electableSpecs: { diskSizeGB: 10, instanceSize: "M10", nodeCount: 3 },
         priority: 7,
         providerName: cluster.providerName,
-        regionName: cluster.providerName === "AWS" ? "US_EAST_1" : "EUROPE_WEST_1",
+        regionName: REGIONS[cluster.providerName] ?? "US_EAST_1",
       }
     : {
         backingProviderName: "AWS",

@@ -225,7 +225,7 @@ describe("lookup errors", () => {
     sim = await start();
     const token = await fetchToken(sim);
     const unknown = await apiGet(
-      `${sim.url}/api/atlas/v2/groups/${GROUP}/clusters`,
+      `${sim.url}/api/atlas/v2/groups/${GROUP}/databaseUsers`,
       "tenant",
       token,
     );

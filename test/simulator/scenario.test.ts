@@ -41,7 +41,8 @@ describe("parseScenario", () => {
       rateLimit: { capacity: 1e9, refillPerMinute: 1e9 },
       projects: [],
       clusters: [],
-      jobs: [{ ...job(), deliveryType: "RESTORE", createdAfterSeconds: 0 }],
+      // The delivery type's default depends on the cluster (RESTORE, or automated if dedicated).
+      jobs: [{ ...job(), createdAfterSeconds: 0 }],
       faults: [],
     });
   });
@@ -96,8 +97,23 @@ describe("parseScenario", () => {
     [{ jobs: [job(), job()] }, `jobs[1].id: duplicate job id (got "${JOB}")`],
     [{ jobs: [{ clusterName: "C", id: JOB, script: [] }] }, "jobs[0].groupId: is required"],
     [
-      { clusters: [{ groupId: GROUP, name: "C", kind: "dedicated" }] },
-      'clusters[0].kind: Invalid option: expected one of "tenant"|"flex" (got "dedicated")',
+      { clusters: [{ groupId: GROUP, name: "C", kind: "serverless" }] },
+      'clusters[0].kind: Invalid option: expected one of "tenant"|"flex"|"dedicated" (got "serverless")',
+    ],
+    [
+      {
+        clusters: [{ groupId: GROUP, name: "C", kind: "dedicated" }],
+        jobs: [{ ...job(), clusterName: "C", deliveryType: "DOWNLOAD" }],
+      },
+      'jobs[0].deliveryType: must be one of automated, download, pointInTime on this cluster (got "DOWNLOAD")',
+    ],
+    [
+      { jobs: [{ ...job(), deliveryType: "download" }] },
+      'jobs[0].deliveryType: must be one of RESTORE, DOWNLOAD on this cluster (got "download")',
+    ],
+    [
+      { clusters: [{ groupId: GROUP, name: "C", kind: "flex", providerName: "AWS" }] },
+      'clusters[0].providerName: only a dedicated cluster has a providerName (got "AWS")',
     ],
     [
       { clusters: [{ groupId: GROUP, name: "C", kind: "flex", convertedToFlexAfterSeconds: 3 }] },
