@@ -85,3 +85,21 @@ describe("Pacer", () => {
     expect(pacer.notBefore(key)).toBe(now() + 10_000);
   });
 });
+
+describe("bucketKey: Atlas's rate-limit sets per project", () => {
+  it.each([
+    ["dedicated", "cloudBackups/32b6e34b3d91647abb20e7b8"],
+    ["flex", "flexRestoreJobs/32b6e34b3d91647abb20e7b8"],
+    ["tenant", "tenantRestores/32b6e34b3d91647abb20e7b8"],
+  ])("%s draws on %s", (api, key) => {
+    expect(bucketKey(api, "32b6e34b3d91647abb20e7b8")).toBe(key);
+  });
+
+  it("a Retry-After on dedicated reads holds that project's Cloud Backups only", () => {
+    const pacer = new Pacer({ now: () => 1_000 });
+    pacer.holdUntil(bucketKey("dedicated", "32b6e34b3d91647abb20e7b8"), 61_000);
+    expect(pacer.notBefore("cloudBackups/32b6e34b3d91647abb20e7b8")).toBe(61_000);
+    expect(pacer.notBefore(bucketKey("flex", "32b6e34b3d91647abb20e7b8"))).toBe(0);
+    expect(pacer.notBefore(bucketKey("dedicated", "5f0a1b2c3d4e5f6a7b8c9d0e"))).toBe(0);
+  });
+});
