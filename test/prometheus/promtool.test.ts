@@ -7,6 +7,8 @@ import { PROMTOOL, ROOT, run, type Tool } from "./tools.js";
 
 const ALERTS = [
   "AtlasRestoreJobFailed",
+  "AtlasRestoreJobCancelled",
+  "AtlasRestoreDedicatedForbidden",
   "AtlasRestoreJobSlow",
   "AtlasRestoreApiDown",
   "AtlasRestoreApiErrors",
@@ -43,7 +45,7 @@ describe("tools", () => {
 });
 
 describe("promtool", () => {
-  it("accepts prometheus.yml and follows it to the 6 rules of alerts.yml", async () => {
+  it("accepts prometheus.yml and follows it to the 8 rules of alerts.yml", async () => {
     const result = await run(PROMTOOL, ["check", "config", "config/prometheus/prometheus.yml"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain("SUCCESS: 1 rule files found");
@@ -51,13 +53,13 @@ describe("promtool", () => {
       "SUCCESS: config/prometheus/prometheus.yml is valid prometheus config file syntax",
     );
     expect(result.stdout).toContain("Checking config/prometheus/alerts.yml");
-    expect(result.stdout).toContain("SUCCESS: 6 rules found");
+    expect(result.stdout).toContain("SUCCESS: 8 rules found");
   });
 
-  it("accepts alerts.yml with 6 rules", async () => {
+  it("accepts alerts.yml with 8 rules", async () => {
     const result = await run(PROMTOOL, ["check", "rules", "config/prometheus/alerts.yml"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/SUCCESS: 6 rules found/);
+    expect(result.stdout).toMatch(/SUCCESS: 8 rules found/);
   });
 
   it("passes every alert unit test", async () => {
@@ -112,7 +114,7 @@ describe("alert unit tests against broken rules", () => {
 });
 
 describe("alert rules", () => {
-  it("are the six alerts of group atlas-restore-watch, each telling on-call what to do", async () => {
+  it("are the eight alerts of group atlas-restore-watch, each telling on-call what to do", async () => {
     const file = await readYaml<{ groups: { name: string; rules: Rule[] }[] }>(
       "config/prometheus/alerts.yml",
     );
