@@ -72,8 +72,10 @@ describe("decodeRestoreJob('dedicated')", () => {
   });
 
   it("falls back to targetClusterName when targetDeploymentItemName is absent", () => {
-    const { targetDeploymentItemName: _, ...body } = RECORDED;
-    const decoded = decodeRestoreJob("dedicated", body);
+    const decoded = decodeRestoreJob("dedicated", {
+      ...RECORDED,
+      targetDeploymentItemName: undefined,
+    });
     expect(decoded.ok && decoded.job.targetDeploymentItemName).toBe("Cluster1");
   });
 

@@ -30,6 +30,12 @@ describe("config/restore-watch.yaml, the shipped example", () => {
           restoreId: "6a793f81d2c4a03c5e4b1f21",
           api: "flex",
         },
+        {
+          groupId: "32b6e34b3d91647abb20e7b8",
+          clusterName: "Production",
+          restoreId: "6a793f81d2c4a03c5e4b1f22",
+          api: "dedicated",
+        },
       ],
       watch: [{ kind: "project", groupId: "32b6e34b3d91647abb20e7b8" }],
       discoveryIntervalMs: 300_000,
