@@ -110,7 +110,8 @@ const RANK: Readonly<Record<string, number>> = {
   PENDING: 3,
   UNKNOWN: 4,
   [NOT_SEEN]: 5,
-  COMPLETED: 6,
+  CANCELLED: 6,
+  COMPLETED: 7,
 };
 
 /** The status filter key of a job. */

@@ -348,7 +348,7 @@ describe("GET /", () => {
     [
       "/?status=failed",
       400,
-      'status: "failed" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, UNKNOWN, NOT_SEEN\n',
+      'status: "failed" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, UNKNOWN, NOT_SEEN\n',
     ],
     ["/?page=0", 400, 'page: "0" is not a whole number from 1 to 1000000\n'],
     [
@@ -365,17 +365,17 @@ describe("GET /", () => {
     [
       "/api/jobs?status=%3Cscript%3E",
       400,
-      'status: "<script>" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, UNKNOWN, NOT_SEEN\n',
+      'status: "<script>" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, UNKNOWN, NOT_SEEN\n',
     ],
     [
       "/?status=%E0%A4%A",
       400,
-      'status: "\ufffd%A" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, UNKNOWN, NOT_SEEN\n',
+      'status: "\ufffd%A" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, UNKNOWN, NOT_SEEN\n',
     ],
     [
       `/api/jobs?status=${"F".repeat(100)}`,
       400,
-      `status: "${"F".repeat(40)}…" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, UNKNOWN, NOT_SEEN\n`,
+      `status: "${"F".repeat(40)}…" is not one of PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, UNKNOWN, NOT_SEEN\n`,
     ],
   ])("answers %s with %i and says why in plain text", async (path, status, message) => {
     const base = await serve(snapshot({ jobs: [job(1, "FAILED")] }));
@@ -435,6 +435,7 @@ describe("GET /api/jobs", () => {
         RUNNING: 1,
         COMPLETED: 1,
         FAILED: 1,
+        CANCELLED: 0,
         UNKNOWN: 0,
         NOT_SEEN: 1,
       },
