@@ -10,6 +10,7 @@ import {
   AtlasTimeoutError,
   type AtlasError,
 } from "../atlas/errors.js";
+import { REQUIRED_ROLES } from "../atlas/endpoints.js";
 import { formatDuration } from "../config/duration.js";
 import type { JobState } from "../tracker/job-state.js";
 import type { TrackerEvent } from "../tracker/tracker.js";
@@ -40,6 +41,16 @@ export function describeError(error: AtlasError): string {
   return error.message;
 }
 
+/**
+ * After a 403 on a dedicated job, the role Atlas's specification asks for to read it (more than
+ * Flex reads need), so that the person reading the line knows what to grant.
+ */
+function roleHint(state: JobState, error: AtlasError): string {
+  return state.api === "dedicated" && error instanceof AtlasHttpError && error.status === 403
+    ? ` (reading a dedicated cluster's restore jobs needs the ${REQUIRED_ROLES.dedicated} role)`
+    : "";
+}
+
 /** The stderr line for one tracker event of a job, or undefined for an event shown otherwise. */
 export function eventLine(state: JobState, event: TrackerEvent): string | undefined {
   const label = jobLabel(state);
@@ -54,7 +65,7 @@ export function eventLine(state: JobState, event: TrackerEvent): string | undefi
       return `${label}: ${event.from} → ${to}${after}`;
     }
     case "poll_error":
-      return `${label}: asking again after ${describeError(event.error)}`;
+      return `${label}: asking again after ${describeError(event.error)}${roleHint(state, event.error)}`;
     case "poll_recovered":
       return `${label}: Atlas answers again`;
     case "api_switched":
@@ -78,7 +89,7 @@ export function endLine(
     case "error": {
       const error = wait.error;
       if (wait.refusals >= MAX_REFUSALS && error !== undefined) {
-        return `${label}: giving up after ${MAX_REFUSALS} refusals in a row: ${describeError(error)}`;
+        return `${label}: giving up after ${MAX_REFUSALS} refusals in a row: ${describeError(error)}${roleHint(wait.state, error)}`;
       }
       const reason = error === undefined ? "no answer" : describeError(error);
       return `${label}: timeout of ${seconds((timeoutMs ?? 0) / 1000)} passed with Atlas unreachable (${reason}); ${last}`;

@@ -10,6 +10,9 @@ import type { Logger } from "../logger.js";
 import type { JobState } from "../tracker/job-state.js";
 import type { TrackerEvent } from "../tracker/tracker.js";
 
+/** The error kind of a 403 answer, as AtlasHttpError names it. */
+const FORBIDDEN_KIND = "http_403";
+
 /** Remembers which clusters were reported, until one of their jobs is read again. */
 export class AccessDeniedReporter {
   readonly #reported = new Set<string>();
@@ -23,24 +26,32 @@ export class AccessDeniedReporter {
       return;
     }
     if (this.#reported.has(key)) return;
-    for (const event of events) {
-      if (event.type !== "poll_error") continue;
-      const { error } = event;
-      if (!(error instanceof AtlasHttpError) || error.status !== 403) continue;
-      this.#reported.add(key);
-      logger.warn(
-        {
-          event: "restore_access_denied",
-          groupId: state.groupId,
-          clusterName: state.clusterName,
-          api: state.api,
-          status: error.status,
-          errorCode: error.errorCode,
-          requiredRole: REQUIRED_ROLES.dedicated,
-        },
-        "Atlas refused to read the cluster's restore jobs; the credentials need the role named",
-      );
-      return;
-    }
+    const refusal = events.find(
+      (event) =>
+        event.type === "poll_error" &&
+        event.error instanceof AtlasHttpError &&
+        event.error.status === 403,
+    );
+    // A refusal saved before a restart has no new event: the saved kind (http_403_<errorCode>,
+    // see AtlasHttpError.kind) says it, so the restarted daemon reports the cluster once too.
+    const saved = refusal === undefined && state.errorKind?.startsWith(FORBIDDEN_KIND) === true;
+    if (refusal === undefined && !saved) return;
+    const errorCode =
+      refusal?.type === "poll_error" && refusal.error instanceof AtlasHttpError
+        ? refusal.error.errorCode
+        : state.errorKind?.slice(FORBIDDEN_KIND.length + 1) || undefined;
+    this.#reported.add(key);
+    logger.warn(
+      {
+        event: "restore_access_denied",
+        groupId: state.groupId,
+        clusterName: state.clusterName,
+        api: state.api,
+        status: 403,
+        errorCode,
+        requiredRole: REQUIRED_ROLES.dedicated,
+      },
+      "Atlas refused to read the cluster's restore jobs; the credentials need the role named",
+    );
   }
 }

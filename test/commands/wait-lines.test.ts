@@ -133,6 +133,16 @@ describe("wait's stderr lines", () => {
       "Flex0 6a79…f21: giving up after 3 refusals in a row: HTTP 403 IP_ADDRESS_NOT_ON_ACCESS_LIST",
     ],
     [
+      "refused on a dedicated cluster: the role is named",
+      {
+        state: initialState({ ...REF, clusterName: "Prod0" }, "dedicated"),
+        refusals: 3,
+        outcome: "error",
+        error: new AtlasHttpError({ status: 403, errorCode: "USER_UNAUTHORIZED" }, context),
+      },
+      "Prod0 6a79…f21: giving up after 3 refusals in a row: HTTP 403 USER_UNAUTHORIZED (reading a dedicated cluster's restore jobs needs the Project Backup Manager role)",
+    ],
+    [
       "unreachable until the timeout",
       {
         state: { ...STATE, status: "RUNNING" },

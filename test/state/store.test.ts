@@ -40,6 +40,23 @@ describe("FileStateStore", () => {
     expect(saved.savedAt).toBe("2026-11-29T10:00:00.000Z");
   });
 
+  it("round-trips a cancelled dedicated job", async () => {
+    const store = new FileStateStore(join(await tempDir(), "state.json"));
+    const cancelled: JobState = {
+      groupId: job.groupId,
+      clusterName: "Prod0",
+      restoreId: "6a793f81d2c4a03c5e4b1f21",
+      api: "dedicated",
+      status: "CANCELLED",
+      info: { deliveryType: "download", scheduledAt: 1_786_331_009_000 },
+      lastTransitionAt: 1_786_331_100_000,
+      lastSuccessAt: 1_786_331_100_000,
+      terminalSince: 1_786_331_100_000,
+    };
+    store.save([cancelled], Date.parse("2026-11-29T10:00:00Z"));
+    expect(await store.load()).toEqual({ kind: "loaded", jobs: [cancelled] });
+  });
+
   it.each([
     ["not JSON", "{not json", "is not valid JSON"],
     ["another version", JSON.stringify({ version: 2, savedAt: "x", jobs: [] }), "version"],

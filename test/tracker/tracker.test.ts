@@ -14,6 +14,7 @@ import {
   switchApi,
   tenantGoneReason,
 } from "../../src/tracker/tracker.js";
+import type { ApiMode } from "../../src/config/settings.js";
 
 const ref = {
   groupId: "32b6e34b3d91647abb20e7b8",
@@ -158,7 +159,7 @@ describe("observeError and recovery", () => {
 
 describe("resolveApi: the sunset switch", () => {
   const sunset = Date.parse("2026-01-22T00:00:00Z");
-  it.each<[string, "auto" | "tenant" | "flex", number, Partial<JobState>, string]>([
+  it.each<[string, ApiMode, number, Partial<JobState>, string]>([
     ["auto before the sunset", "auto", sunset - 1, {}, "tenant"],
     ["auto at the sunset", "auto", sunset, {}, "flex"],
     [
@@ -177,6 +178,14 @@ describe("resolveApi: the sunset switch", () => {
       "tenant",
     ],
     ["flex before the sunset", "flex", sunset - 1, {}, "flex"],
+    ["dedicated before the sunset", "dedicated", sunset - 1, {}, "dedicated"],
+    [
+      "dedicated after a switch in an earlier mode",
+      "dedicated",
+      sunset + 1,
+      { switchedToFlex: { at: 1, reason: "version_gone" } },
+      "dedicated",
+    ],
   ])("%s", (_name, mode, now, extra, expected) => {
     expect(resolveApi(mode, seen("RUNNING", extra), now, sunset).api).toBe(expected);
   });
