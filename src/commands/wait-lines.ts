@@ -42,13 +42,19 @@ export function describeError(error: AtlasError): string {
 }
 
 /**
- * After a 403 on a dedicated job, the role Atlas's specification asks for to read it (more than
- * Flex reads need), so that the person reading the line knows what to grant.
+ * What to do about a refusal that has one answer: after a 403 on a dedicated job, the role
+ * Atlas's specification asks for (more than Flex reads need); after a Flex read of a dedicated
+ * cluster, the `--api` that reads it (`auto` never picks dedicated).
  */
 function roleHint(state: JobState, error: AtlasError): string {
-  return state.api === "dedicated" && error instanceof AtlasHttpError && error.status === 403
-    ? ` (reading a dedicated cluster's restore jobs needs the ${REQUIRED_ROLES.dedicated} role)`
-    : "";
+  if (!(error instanceof AtlasHttpError)) return "";
+  if (state.api === "dedicated" && error.status === 403) {
+    return ` (reading a dedicated cluster's restore jobs needs the ${REQUIRED_ROLES.dedicated} role)`;
+  }
+  if (error.errorCode === "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API") {
+    return " (a dedicated cluster: wait for it with --api dedicated)";
+  }
+  return "";
 }
 
 /** The stderr line for one tracker event of a job, or undefined for an event shown otherwise. */

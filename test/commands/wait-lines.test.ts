@@ -143,6 +143,19 @@ describe("wait's stderr lines", () => {
       "Prod0 6a79…f21: giving up after 3 refusals in a row: HTTP 403 USER_UNAUTHORIZED (reading a dedicated cluster's restore jobs needs the Project Backup Manager role)",
     ],
     [
+      "a Flex read of a dedicated cluster: the --api to use is named",
+      {
+        state: initialState({ ...REF, clusterName: "Prod0" }, "flex"),
+        refusals: 3,
+        outcome: "error",
+        error: new AtlasHttpError(
+          { status: 400, errorCode: "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API" },
+          context,
+        ),
+      },
+      "Prod0 6a79…f21: giving up after 3 refusals in a row: HTTP 400 CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API (a dedicated cluster: wait for it with --api dedicated)",
+    ],
+    [
       "unreachable until the timeout",
       {
         state: { ...STATE, status: "RUNNING" },

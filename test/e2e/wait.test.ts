@@ -426,8 +426,8 @@ describe("wait: exit 64 and 78, nothing sent", () => {
       'restore id "xyz" is not a 24-character lowercase hexadecimal id',
     ],
     [
-      ["--cluster-name", "Flex0", "--api", "dedicated", A],
-      'option --api: "dedicated" is not one of auto, tenant, flex',
+      ["--cluster-name", "Flex0", "--api", "serverless", A],
+      'option --api: "serverless" is not one of auto, tenant, flex, dedicated',
     ],
     [[A], "option --cluster-name is required"],
   ])("64 for %j", async (args, message) => {
