@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeClusterSummary, dedicatedClusterNames } from "../../src/atlas/decode-clusters.js";
 import { CLUSTERS_MEDIA_TYPE, clustersPath } from "../../src/atlas/endpoints.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import {
@@ -268,6 +269,13 @@ describe("a project's clusters list", () => {
         expectValid(validate, region, `${cluster.name} region`);
       }
     }
+    // What discovery makes of it: the two dedicated clusters, the shared-tier one set aside.
+    const summaries = body.results.map((cluster) => {
+      const decoded = decodeClusterSummary(cluster);
+      if (!decoded.ok) throw new Error(decoded.problems.join("; "));
+      return decoded.value;
+    });
+    expect(dedicatedClusterNames(summaries, ["Flex0"])).toEqual(["Prod0", "Analytics"]);
     expect(sim.stats().byRoute["clusters.list"]).toBe(1);
   });
 
