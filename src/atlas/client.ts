@@ -5,6 +5,7 @@
  * except once after a 401 when fresh credentials can help; pacing and retries belong to the poller.
  */
 import type { Authenticator } from "./auth.js";
+import { decodeClusterSummary, type ClusterSummary } from "./decode-clusters.js";
 import {
   decodeFlexCluster,
   decodePage,
@@ -18,6 +19,7 @@ import {
   LISTING_MEDIA_TYPES,
   MAX_ITEMS_PER_PAGE,
   MEDIA_TYPES,
+  clustersPath,
   flexClustersPath,
   orgProjectsPath,
   restoreJobPath,
@@ -140,19 +142,34 @@ export class AtlasClient {
    * next page only while the last one was full and `wantMore` says that the next may hold
    * something needed. It stops on a short page, never on `totalCount` (an estimate).
    */
-  async listFlexRestoreJobPages(
+  listFlexRestoreJobPages(
     groupId: string,
     clusterName: string,
     wantMore: (page: readonly RestoreJob[]) => boolean,
     signal?: AbortSignal,
   ): Promise<RestoreJobPages> {
-    const path = restoreJobsPath("flex", groupId, clusterName);
-    const context = { operation: "list flex restore jobs", target: path };
+    return this.listRestoreJobPages("flex", groupId, clusterName, wantMore, signal);
+  }
+
+  /**
+   * Reads a cluster's restore jobs of a paged family (Flex, dedicated) page by page, 500 a page,
+   * as `listFlexRestoreJobPages` does: the next page only while the last one was full and
+   * `wantMore` asks for it.
+   */
+  async listRestoreJobPages(
+    api: "flex" | "dedicated",
+    groupId: string,
+    clusterName: string,
+    wantMore: (page: readonly RestoreJob[]) => boolean,
+    signal?: AbortSignal,
+  ): Promise<RestoreJobPages> {
+    const path = restoreJobsPath(api, groupId, clusterName);
+    const context = { operation: `list ${api} restore jobs`, target: path };
     const jobs: RestoreJob[] = [];
     for (let page = 1; page <= MAX_PAGES; page++) {
       const query = { pageNum: String(page), itemsPerPage: String(FLEX_MAX_ITEMS_PER_PAGE) };
       const items = await this.#get(
-        { api: "flex", accept: MEDIA_TYPES.flex },
+        { api, accept: MEDIA_TYPES[api] },
         groupId,
         path,
         query,
@@ -160,7 +177,7 @@ export class AtlasClient {
         signal,
         (body) =>
           this.#decodeItems(body, context, jobs.length, (item) => {
-            const job = decodeRestoreJob("flex", item);
+            const job = decodeRestoreJob(api, item);
             return job.ok ? { ok: true, value: job.job } : job;
           }),
       );
@@ -185,6 +202,11 @@ export class AtlasClient {
       decodeFlexCluster,
       signal,
     );
+  }
+
+  /** Reads every cluster of a project, dedicated and shared-tier (needs Project Read Only). */
+  listClusters(groupId: string, signal?: AbortSignal): Promise<ClusterSummary[]> {
+    return this.#listAll("clusters", groupId, clustersPath(groupId), decodeClusterSummary, signal);
   }
 
   /** Reads every page of a discovery listing, 500 items a page, until a short page. */

@@ -41,12 +41,13 @@ export const REQUIRED_ROLES: Readonly<Record<ApiFamily, string>> = {
 };
 
 /** The listings of discovery: an organization's projects and a project's Flex clusters. */
-export type Listing = "projects" | "flexClusters";
+export type Listing = "projects" | "flexClusters" | "clusters";
 
 /** The versioned media type of each listing (getOrgGroups 2023-01-01, listGroupFlexClusters 2024-11-13). */
 export const LISTING_MEDIA_TYPES: Readonly<Record<Listing, string>> = {
   projects: "application/vnd.atlas.2023-01-01+json",
   flexClusters: "application/vnd.atlas.2024-11-13+json",
+  clusters: "application/vnd.atlas.2024-08-05+json",
 };
 
 /** Largest page any Atlas list serves. */

@@ -29,7 +29,8 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
  * Which remote API a request went to, as the `api` label of the request metrics: a restore-job
  * family, a discovery listing (`projects`, `flexClusters`) or the token endpoint.
  */
-export type RequestApi = "tenant" | "flex" | "dedicated" | "projects" | "flexClusters" | "oauth";
+export type RequestApi =
+  "tenant" | "flex" | "dedicated" | "projects" | "flexClusters" | "clusters" | "oauth";
 
 /** One finished request (or attempt), as the metrics see it. */
 export interface RequestObservation {

@@ -140,10 +140,10 @@ export class Daemon {
         (api, ref, signal) => client.getRestoreJob(api, ref, signal),
         resilience,
       ),
-      listJobs: (groupId, clusterName, wantMore, context) =>
+      listJobs: (groupId, clusterName, wantMore, context, api = "flex") =>
         run(
-          bucketKey("flex", groupId),
-          (signal) => client.listFlexRestoreJobPages(groupId, clusterName, wantMore, signal),
+          bucketKey(api, groupId),
+          (signal) => client.listRestoreJobPages(api, groupId, clusterName, wantMore, signal),
           context,
         ),
       jobs: settings.jobs,
@@ -169,6 +169,12 @@ export class Daemon {
         run(
           bucketKey("flexClusters", groupId),
           (signal) => client.listFlexClusters(groupId, signal),
+          context,
+        ),
+      listAllClusters: (groupId, context) =>
+        run(
+          bucketKey("clusters", groupId),
+          (signal) => client.listClusters(groupId, signal),
           context,
         ),
       logger: this.#logger,

@@ -6,6 +6,7 @@
  * project is gone.
  */
 import { AtlasHttpError, isAtlasError } from "../atlas/errors.js";
+import { dedicatedClusterNames, type ClusterSummary } from "../atlas/decode-clusters.js";
 import type { FlexClusterSummary, ProjectSummary } from "../atlas/decode.js";
 import type { WatchEntry } from "../config/settings.js";
 import type { DiscoveryScope, Metrics } from "../http/metrics.js";
@@ -19,10 +20,15 @@ export type ListProjects = (orgId: string, context: PollContext) => Promise<Proj
 /** Lists a project's Flex clusters within a cycle (retried and paced). */
 export type ListClusters = (groupId: string, context: PollContext) => Promise<FlexClusterSummary[]>;
 
+/** Lists every cluster of a project (dedicated and shared-tier) within a cycle. */
+export type ListAllClusters = (groupId: string, context: PollContext) => Promise<ClusterSummary[]>;
+
 /** What discovery needs. */
 export interface DiscoveryOptions {
   readonly listProjects: ListProjects;
   readonly listClusters: ListClusters;
+  /** When given, a watched project's dedicated clusters are watched too. */
+  readonly listAllClusters?: ListAllClusters;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: () => number;
@@ -95,6 +101,8 @@ export class Discovery {
   #watch: readonly WatchEntry[] = [];
   readonly #orgs = new Map<string, Listed<ProjectSummary>>();
   readonly #projects = new Map<string, Listed<FlexClusterSummary>>();
+  /** Each watched project's clusters list (`/clusters`), for its dedicated clusters. */
+  readonly #allClusters = new Map<string, Listed<ClusterSummary>>();
   #clusters: DiscoveredCluster[] = [];
   #projectStatus: ProjectStatus[] = [];
   #lastRoundAt: number | undefined;
@@ -164,11 +172,28 @@ export class Discovery {
     for (const groupId of this.#projects.keys()) {
       if (!projects.has(groupId)) this.#projects.delete(groupId);
     }
+    for (const groupId of this.#allClusters.keys()) {
+      if (!projects.has(groupId)) this.#allClusters.delete(groupId);
+    }
     await forEachLimit([...projects.keys()], concurrency, async (groupId) => {
       const listed = this.#projects.get(groupId) ?? {};
       this.#projects.set(groupId, listed);
       await this.#listInto(listed, "project", { groupId }, context, () =>
         this.#options.listClusters(groupId, context),
+      );
+      const listAll = this.#options.listAllClusters;
+      if (listAll === undefined || context.signal.aborted) return;
+      const all = this.#allClusters.get(groupId) ?? {};
+      this.#allClusters.set(groupId, all);
+      // The clusters list has been seen to answer 404 CLUSTER_NOT_FOUND briefly during a tier
+      // change: that one keeps what the last good listing found.
+      await this.#listInto(
+        all,
+        "project",
+        { groupId },
+        context,
+        () => listAll(groupId, context),
+        "CLUSTER_NOT_FOUND",
       );
     });
     if (context.signal.aborted) return this.#clusters;
@@ -184,10 +209,22 @@ export class Discovery {
       }
     }
     for (const [groupId, { source }] of projects) {
-      for (const cluster of this.#projects.get(groupId)?.items ?? []) {
+      const flex = this.#projects.get(groupId)?.items ?? [];
+      for (const cluster of flex) {
         add({
           groupId,
           clusterName: cluster.name,
+          source: source === "configuration" ? "project" : "organization",
+        });
+      }
+      // Dedicated clusters (AWS, AZURE, GCP); a name also on the Flex list stays Flex.
+      const all = this.#allClusters.get(groupId)?.items ?? [];
+      const flexNames = flex.map((cluster) => cluster.name);
+      for (const clusterName of dedicatedClusterNames(all, flexNames)) {
+        add({
+          groupId,
+          clusterName,
+          api: "dedicated",
           source: source === "configuration" ? "project" : "organization",
         });
       }
@@ -221,7 +258,7 @@ export class Discovery {
             event: "cluster_watch_started",
             groupId: cluster.groupId,
             clusterName: cluster.clusterName,
-            api: "flex",
+            api: cluster.api ?? "flex",
             source: cluster.source,
           },
           "watching a cluster's restore jobs",
@@ -235,7 +272,7 @@ export class Discovery {
             event: "cluster_watch_stopped",
             groupId: cluster.groupId,
             clusterName: cluster.clusterName,
-            api: "flex",
+            api: cluster.api ?? "flex",
           },
           "no longer watching a cluster's restore jobs",
         );
@@ -244,13 +281,17 @@ export class Discovery {
     this.#clusters = next;
   }
 
-  /** Runs one listing into `listed`: items on success, nothing on 404, the old items otherwise. */
+  /**
+   * Runs one listing into `listed`: items on success, nothing on 404 (but a 404 with
+   * `transientCode`, which keeps the old items), the old items otherwise.
+   */
   async #listInto<T>(
     listed: Listed<T>,
     scope: DiscoveryScope,
     owner: { orgId: string } | { groupId: string },
     context: PollContext,
     list: () => Promise<T[]>,
+    transientCode?: string,
   ): Promise<void> {
     const { metrics, logger, now } = this.#options;
     try {
@@ -264,7 +305,8 @@ export class Discovery {
       const atlasError = isAtlasError(error) ? error : undefined;
       const http = atlasError instanceof AtlasHttpError ? atlasError : undefined;
       const kind = atlasError?.kind ?? "internal";
-      if (http?.status === 404) listed.items = [];
+      const gone = http?.status === 404 && http.errorCode !== transientCode;
+      if (gone) listed.items = [];
       if (listed.errorKind !== kind) {
         logger.warn(
           {
@@ -277,7 +319,7 @@ export class Discovery {
             detail: http?.detail,
             error: error instanceof Error ? error.message : String(error),
           },
-          http?.status === 404
+          gone
             ? "discovery listing not found; what it held is no longer watched"
             : "discovery listing failed; keeping what the last one found",
         );

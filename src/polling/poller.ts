@@ -31,13 +31,20 @@ import {
   type TrackerEvent,
 } from "../tracker/tracker.js";
 
-/** Reads a cluster's Flex restore jobs, page by page while `wantMore` asks for the next. */
+/**
+ * Reads a cluster's restore jobs on `api` (Flex unless given), page by page while `wantMore`
+ * asks for the next.
+ */
 export type ListJobs = (
   groupId: string,
   clusterName: string,
   wantMore: (page: readonly RestoreJob[]) => boolean,
   context: PollContext,
+  api?: ListedApi,
 ) => Promise<RestoreJobPages>;
+
+/** The families whose restore jobs a watched cluster is listed on. */
+export type ListedApi = "flex" | "dedicated";
 
 /** How long a change waits for others to share its save; its line follows the save. */
 export const FLUSH_DELAY_MS = 100;
@@ -52,6 +59,8 @@ const MAX_LINES_FORMATTED_EARLY = 500;
 export interface ClusterRef {
   readonly groupId: string;
   readonly clusterName: string;
+  /** The family its jobs are listed on; Flex when absent. */
+  readonly api?: ListedApi;
 }
 
 /** What a poller needs. */
@@ -106,6 +115,8 @@ export interface ClusterListing {
 }
 
 interface ClusterTarget extends ClusterRef {
+  /** The family it is listed on now: a Flex read that Atlas refuses as dedicated moves it. */
+  api: ListedApi;
   lastSuccessAt?: number;
   errorKind?: string;
   gone: boolean;
@@ -128,7 +139,7 @@ interface Tally {
   reached: boolean[];
 }
 
-function clusterKey(ref: ClusterRef): string {
+function clusterKey(ref: Pick<ClusterRef, "groupId" | "clusterName">): string {
   return `${ref.groupId}/${ref.clusterName}`;
 }
 
@@ -249,17 +260,31 @@ export class Poller {
     for (const key of this.#clusters.keys()) if (!wanted.has(key)) this.#clusters.delete(key);
     for (const [key, ref] of wanted) {
       const existing = this.#clusters.get(key);
-      if (existing) existing.gone = false;
-      else {
+      if (existing) {
+        existing.gone = false;
+        if (ref.api !== undefined) existing.api = ref.api;
+      } else {
         this.#clusters.set(key, {
           groupId: ref.groupId,
           clusterName: ref.clusterName,
+          api: ref.api ?? "flex",
           gone: false,
           pages: 0,
         });
       }
     }
-    this.#options.metrics.setWatchedClusters("flex", this.#clusters.size);
+    this.#countClusters();
+  }
+
+  /** Exports how many clusters are watched on each family. */
+  #countClusters(): void {
+    const targets = [...this.#clusters.values()];
+    for (const api of ["flex", "dedicated"] as const) {
+      this.#options.metrics.setWatchedClusters(
+        api,
+        targets.filter((target) => target.api === api).length,
+      );
+    }
   }
 
   /** Loads the saved state: every saved job, configured or discovered. */
@@ -376,7 +401,7 @@ export class Poller {
       // Not listed yet: the first LIST will tell. Listed: the LIST covers the jobs it read.
       if (cluster.listed === undefined && cluster.errorKind === undefined) return undefined;
       if (cluster.errorKind === undefined && cluster.listed?.has(key)) return undefined;
-      return configured ?? { ...jobRef(state), api: "flex" };
+      return configured ?? { ...jobRef(state), api: cluster.api };
     }
     return configured;
   }
@@ -506,21 +531,46 @@ export class Poller {
   async #list(target: ClusterTarget, context: PollContext, tally: Tally): Promise<Outcome> {
     const { now, logger } = this.#options;
     // Read another page only while the last one held a job never seen: older pages hold
-    // only jobs seen before (Atlas lists newest first), and a known unfinished job that falls
-    // off the pages read is cheaper to GET on its own.
+    // only jobs seen before (Atlas lists Flex jobs newest first), and a known unfinished job that
+    // falls off the pages read is cheaper to GET on its own. The order of a dedicated LIST is
+    // unconfirmed: every page is read.
     const wantMore = (page: readonly RestoreJob[]): boolean =>
+      target.api === "dedicated" ||
       page.some((job) => !this.#states.has(jobKey(jobRefOf(target, job))));
     let pages: RestoreJobPages;
     try {
-      pages = await this.#options.listJobs(target.groupId, target.clusterName, wantMore, context);
+      pages = await this.#options.listJobs(
+        target.groupId,
+        target.clusterName,
+        wantMore,
+        context,
+        target.api,
+      );
     } catch (error) {
       if (context.signal.aborted) return "aborted";
       if (error instanceof PollDeferredError) {
-        this.#options.metrics.pollDeferred("flex", error.reason);
+        this.#options.metrics.pollDeferred(target.api, error.reason);
         return "deferred";
       }
       const atlasError = this.#asAtlasError(error, { ...target, restoreId: "" });
       if (!atlasError) return "failed";
+      // A cluster named by a watch entry may be of the other family: Atlas says which.
+      const other = otherFamily(target.api, atlasError);
+      if (other !== undefined) {
+        logger.info(
+          {
+            event: "cluster_api_detected",
+            groupId: target.groupId,
+            clusterName: target.clusterName,
+            from: target.api,
+            to: other,
+          },
+          "a watched cluster's restore jobs are read on another family",
+        );
+        target.api = other;
+        this.#countClusters();
+        return this.#list(target, context, tally);
+      }
       tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
       const gone = atlasError instanceof AtlasHttpError && atlasError.status === 404;
       if (target.errorKind !== atlasError.kind) {
@@ -567,10 +617,10 @@ export class Poller {
       const key = jobKey(ref);
       if (listed.has(key)) continue;
       listed.add(key);
-      let state = this.#states.get(key) ?? initialState(ref, "flex");
+      let state = this.#states.get(key) ?? initialState(ref, target.api);
       const events: TrackerEvent[] = [];
-      if (state.api !== "flex") {
-        const moved = switchApi(state, "flex", "flex_cluster", at, true);
+      if (state.api !== target.api) {
+        const moved = switchApi(state, target.api, "flex_cluster", at, target.api === "flex");
         state = moved.state;
         events.push(...moved.events);
       }
@@ -658,6 +708,22 @@ export class Poller {
     );
     return undefined;
   }
+}
+
+/**
+ * The family a cluster's LIST should move to when Atlas answers that the cluster is of the other
+ * one: 400 CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API on a Flex read, 400
+ * CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API on a dedicated one.
+ */
+function otherFamily(api: ListedApi, error: AtlasError): ListedApi | undefined {
+  if (!(error instanceof AtlasHttpError) || error.status !== 400) return undefined;
+  if (api === "flex" && error.errorCode === "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API") {
+    return "dedicated";
+  }
+  if (api === "dedicated" && error.errorCode === "CANNOT_USE_FLEX_CLUSTER_IN_CLUSTER_API") {
+    return "flex";
+  }
+  return undefined;
 }
 
 /** The identity of a job found on a cluster's list. */
