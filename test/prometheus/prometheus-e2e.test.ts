@@ -242,7 +242,7 @@ describe("Prometheus with the shipped configuration", () => {
     expect(copied.alerts).toBe(shipped.alerts);
   });
 
-  it("loads the six rules of alerts.yml and evaluates them without errors", async () => {
+  it("loads the eight rules of alerts.yml and evaluates them without errors", async () => {
     const groups = await prometheus!.ruleGroups();
     expect(groups.map((group) => [group.name, group.interval])).toEqual([[JOB_NAME, 1]]);
     await prometheus!.evaluatedAfter(Date.now());
@@ -250,6 +250,8 @@ describe("Prometheus with the shipped configuration", () => {
     expect(rules.map((rule) => [rule.name, rule.type, rule.health, rule.lastError ?? ""])).toEqual(
       [
         "AtlasRestoreJobFailed",
+        "AtlasRestoreJobCancelled",
+        "AtlasRestoreDedicatedForbidden",
         "AtlasRestoreJobSlow",
         "AtlasRestoreApiDown",
         "AtlasRestoreApiErrors",
