@@ -4,7 +4,7 @@
  * refused jobs still log their own `restore_poll_error`; this line says what to fix. Only the
  * dedicated family is concerned: a Flex job of the same project is polled and reported as ever.
  */
-import { AtlasHttpError } from "../atlas/errors.js";
+import { AtlasHttpError, type AtlasError } from "../atlas/errors.js";
 import { REQUIRED_ROLES } from "../atlas/endpoints.js";
 import type { Logger } from "../logger.js";
 import type { JobState } from "../tracker/job-state.js";
@@ -40,13 +40,40 @@ export class AccessDeniedReporter {
       refusal?.type === "poll_error" && refusal.error instanceof AtlasHttpError
         ? refusal.error.errorCode
         : state.errorKind?.slice(FORBIDDEN_KIND.length + 1) || undefined;
-    this.#reported.add(key);
+    this.#report(logger, state, errorCode);
+  }
+
+  /**
+   * Takes one LIST of a watched dedicated cluster: `error` when it failed. A 403 is reported as
+   * a refused GET is, once per cluster until the cluster is read again.
+   */
+  listed(
+    logger: Logger,
+    cluster: { readonly groupId: string; readonly clusterName: string },
+    error: AtlasError | undefined,
+  ): void {
+    const key = `${cluster.groupId}/${cluster.clusterName}`;
+    if (error === undefined) {
+      this.#reported.delete(key);
+      return;
+    }
+    if (this.#reported.has(key)) return;
+    if (!(error instanceof AtlasHttpError) || error.status !== 403) return;
+    this.#report(logger, cluster, error.errorCode);
+  }
+
+  #report(
+    logger: Logger,
+    cluster: { readonly groupId: string; readonly clusterName: string },
+    errorCode: string | undefined,
+  ): void {
+    this.#reported.add(`${cluster.groupId}/${cluster.clusterName}`);
     logger.warn(
       {
         event: "restore_access_denied",
-        groupId: state.groupId,
-        clusterName: state.clusterName,
-        api: state.api,
+        groupId: cluster.groupId,
+        clusterName: cluster.clusterName,
+        api: "dedicated",
         status: 403,
         errorCode,
         requiredRole: REQUIRED_ROLES.dedicated,

@@ -554,6 +554,7 @@ export class Poller {
       }
       const atlasError = this.#asAtlasError(error, { ...target, restoreId: "" });
       if (!atlasError) return "failed";
+      if (target.api === "dedicated") this.#accessDenied.listed(logger, target, atlasError);
       // A cluster named by a watch entry may be of the other family: Atlas says which.
       const other = otherFamily(target.api, atlasError);
       if (other !== undefined) {
@@ -598,6 +599,7 @@ export class Poller {
       return "failed";
     }
     tally.reached.push(true);
+    if (target.api === "dedicated") this.#accessDenied.listed(logger, target, undefined);
     if (target.errorKind !== undefined) {
       logger.info(
         {

@@ -57,6 +57,24 @@ describe("AccessDeniedReporter", () => {
     expect(warned.map((w) => w["clusterName"])).toEqual(["Prod0", "Prod1", "Prod0"]);
   });
 
+  it("reports a watched dedicated cluster's refused LIST once, until a LIST succeeds", () => {
+    const { logger, warned } = recorder();
+    const reporter = new AccessDeniedReporter();
+    const cluster = { groupId: "32b6e34b3d91647abb20e7b8", clusterName: "Prod0" };
+    const forbidden = new AtlasHttpError({ status: 403, errorCode: "USER_UNAUTHORIZED" }, context);
+    reporter.listed(logger, cluster, forbidden);
+    reporter.listed(logger, cluster, forbidden);
+    reporter.listed(logger, cluster, new AtlasHttpError({ status: 500 }, context));
+    reporter.listed(logger, cluster, undefined);
+    reporter.listed(logger, cluster, forbidden);
+    expect(
+      warned.map((w) => [w["event"], w["clusterName"], w["errorCode"], w["requiredRole"]]),
+    ).toEqual([
+      ["restore_access_denied", "Prod0", "USER_UNAUTHORIZED", "Project Backup Manager"],
+      ["restore_access_denied", "Prod0", "USER_UNAUTHORIZED", "Project Backup Manager"],
+    ]);
+  });
+
   it("reports a 403 saved before a restart once, with its errorCode", () => {
     const { logger, warned } = recorder();
     const reporter = new AccessDeniedReporter();
