@@ -35,7 +35,7 @@ export const faultSchema = z
     kind: z.enum(FAULT_KINDS),
     match: z
       .strictObject({
-        api: z.enum(["tenant", "flex", "token", "groups", "flexClusters"]).optional(),
+        api: z.enum(["tenant", "flex", "token", "groups", "flexClusters", "revoke"]).optional(),
         orgId: z.string().optional(),
         groupId: z.string().optional(),
         clusterName: z.string().optional(),

@@ -82,7 +82,6 @@ interface Row {
   readonly name: string;
   readonly fault?: Fault;
   readonly inject?: (sim: Simulator) => void;
-  readonly credentials?: Credentials;
   /** Tenant request codes during the faulty cycle. */
   readonly codes: Record<string, number>;
   /** Checks what the simulator answered during the faulty cycle, when it differs from `codes`. */
@@ -185,12 +184,6 @@ const rows: Row[] = [
     errorKind: "http_404_CLUSTER_NOT_FOUND",
   },
   {
-    name: "401 mid-run: the token was revoked",
-    credentials: SERVICE_ACCOUNT_CREDENTIALS,
-    inject: (s) => s.revokeAllTokens(),
-    codes: { "401": 1, "200": 1 },
-  },
-  {
     // The digest interceptor answers the new challenge below the client: the metrics count one
     // request, Atlas sees two.
     name: "the digest nonce going stale",
@@ -206,7 +199,7 @@ const rows: Row[] = [
 
 describe("the fault table", () => {
   it.each(rows)("$name", async (row) => {
-    const { sim: s, daemon: d } = await world(row.credentials);
+    const { sim: s, daemon: d } = await world();
     expect(transitionsOf(d.lines, A)).toEqual(["null→PENDING"]);
     s.resetStats();
     const before = requestCodes(await d.metrics(), "tenant");
@@ -235,9 +228,6 @@ describe("the fault table", () => {
         await d.cycle();
         expect(eventsOf(d.lines.slice(again), "restore_poll_error", A)).toEqual([]);
       }
-    }
-    if (row.credentials === SERVICE_ACCOUNT_CREDENTIALS) {
-      expect(s.stats().tokenRequests).toBe(1);
     }
 
     // The fault clears: the job is tracked as if nothing happened.

@@ -29,6 +29,8 @@ export interface InProcessOptions {
   readonly stateFile?: string;
   readonly agent?: Dispatcher;
   readonly baseUrl?: string;
+  /** The daemon's wall clock; the simulator's (`() => sim.now()`) lets a test move it. */
+  readonly now?: () => number;
 }
 
 /** A started in-process daemon and what it logged. */
@@ -79,6 +81,7 @@ export async function startInProcess(
     ...(options.now ? { now: options.now } : {}),
     retry: { initialDelayMs: 10, maxDelayMs: 50 },
     ...(options.agent ? { agent: options.agent } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   await daemon.start();
   const address = daemon.address;
