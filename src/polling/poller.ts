@@ -13,6 +13,8 @@ import type { RestoreJobPages } from "../atlas/client.js";
 import type { ApiMode, JobSettings } from "../config/settings.js";
 import type { HoldLines, Logger } from "../logger.js";
 import type { Metrics, PollTarget } from "../http/metrics.js";
+import { apiUsableAfter } from "./api-verdict.js";
+import { reportLoad } from "./state-load-report.js";
 import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
@@ -156,6 +158,12 @@ class Limiter {
 }
 
 /** Holds the tracked state of every known job and polls the targets. */
+/** Adds what a failure says about Atlas (see api-verdict.ts) to the cycle's verdicts. */
+function recordVerdict(tally: Tally, error: AtlasError): void {
+  const usable = apiUsableAfter(error);
+  if (usable !== undefined) tally.reached.push(usable);
+}
+
 export class Poller {
   readonly #options: PollerOptions;
   readonly #states = new Map<string, JobState>();
@@ -177,6 +185,8 @@ export class Poller {
   #pending: { state: JobState; event: TrackerEvent }[] = [];
   #flushScheduled = false;
   #dirty = false;
+  /** False until restore() has read the saved state: nothing may be saved over it before. */
+  #restored = false;
   #saveFailing = false;
 
   constructor(options: PollerOptions) {
@@ -262,22 +272,22 @@ export class Poller {
 
   /** Loads the saved state: every saved job, configured or discovered. */
   async restore(): Promise<void> {
-    const { logger, store } = this.#options;
+    const { logger, store, metrics } = this.#options;
     const result = await store.load();
-    if (result.kind === "moved_aside") {
-      logger.warn(
-        { event: "state_moved_aside", problem: result.problem, movedTo: result.movedTo },
-        "state file unusable; moved aside, starting fresh",
-      );
-      return;
-    }
-    if (result.kind === "absent") return;
+    this.#restored = true;
+    reportLoad(logger, result);
+    if (result.kind !== "loaded") return;
+    if (result.apiUp !== undefined) metrics.setApiUp(result.apiUp);
     for (const saved of result.jobs) this.#states.set(jobKey(saved), saved);
     logger.info({ event: "state_loaded", jobs: result.jobs.length }, "state loaded");
   }
 
-  /** Saves the state now, durably, logging what it records. False on failure. */
+  /**
+   * Saves the state now, durably, logging what it records. False on failure, and before restore()
+   * has read the saved state (a stop during start-up keeps it as it was).
+   */
   save(): boolean {
+    if (!this.#restored) return false;
     return this.#flush();
   }
 
@@ -481,7 +491,7 @@ export class Poller {
   #writeState(): boolean {
     const { logger, store, now } = this.#options;
     try {
-      store.save([...this.#states.values()], now());
+      store.save([...this.#states.values()], now(), { apiUp: this.#options.metrics.apiUp() });
       if (this.#saveFailing) logger.info({ event: "state_save_recovered" }, "state saved again");
       this.#saveFailing = false;
       return true;
@@ -519,7 +529,7 @@ export class Poller {
       }
       const atlasError = this.#asAtlasError(error, { ...target, restoreId: "" });
       if (!atlasError) return "failed";
-      tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
+      recordVerdict(tally, atlasError);
       const gone = atlasError instanceof AtlasHttpError && atlasError.status === 404;
       if (target.errorKind !== atlasError.kind) {
         const http = atlasError instanceof AtlasHttpError ? atlasError : undefined;
@@ -633,7 +643,7 @@ export class Poller {
           continue;
         }
         const step = observeError(latest(), atlasError);
-        tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
+        recordVerdict(tally, atlasError);
         this.#commit(key, step.state, [...events, ...step.events], tally);
         return "failed";
       }

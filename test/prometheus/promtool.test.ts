@@ -10,6 +10,7 @@ const ALERTS = [
   "AtlasRestoreJobSlow",
   "AtlasRestoreApiDown",
   "AtlasRestoreApiErrors",
+  "AtlasRestoreJobPollFailing",
   "AtlasRestoreApiSunsetSoon",
   "AtlasRestoreWatchDown",
 ];
@@ -43,7 +44,7 @@ describe("tools", () => {
 });
 
 describe("promtool", () => {
-  it("accepts prometheus.yml and follows it to the 6 rules of alerts.yml", async () => {
+  it("accepts prometheus.yml and follows it to the 7 rules of alerts.yml", async () => {
     const result = await run(PROMTOOL, ["check", "config", "config/prometheus/prometheus.yml"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain("SUCCESS: 1 rule files found");
@@ -51,13 +52,13 @@ describe("promtool", () => {
       "SUCCESS: config/prometheus/prometheus.yml is valid prometheus config file syntax",
     );
     expect(result.stdout).toContain("Checking config/prometheus/alerts.yml");
-    expect(result.stdout).toContain("SUCCESS: 6 rules found");
+    expect(result.stdout).toContain("SUCCESS: 7 rules found");
   });
 
-  it("accepts alerts.yml with 6 rules", async () => {
+  it("accepts alerts.yml with 7 rules", async () => {
     const result = await run(PROMTOOL, ["check", "rules", "config/prometheus/alerts.yml"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/SUCCESS: 6 rules found/);
+    expect(result.stdout).toMatch(/SUCCESS: 7 rules found/);
   });
 
   it("passes every alert unit test", async () => {
@@ -97,6 +98,12 @@ describe("alert unit tests against broken rules", () => {
       failing: "AtlasRestoreJobSlow",
     },
     {
+      what: "the poll-failing alert without its 15 minutes",
+      from: "expr: atlas_restore_job_poll_success == 0\n        for: 15m\n",
+      to: "expr: atlas_restore_job_poll_success == 0\n",
+      failing: "AtlasRestoreJobPollFailing",
+    },
+    {
       what: "the watch-down alert without absent()",
       from: ' or absent(up{job="atlas-restore-watch"})',
       to: "",
@@ -112,7 +119,7 @@ describe("alert unit tests against broken rules", () => {
 });
 
 describe("alert rules", () => {
-  it("are the six alerts of group atlas-restore-watch, each telling on-call what to do", async () => {
+  it("are the seven alerts of group atlas-restore-watch, each telling on-call what to do", async () => {
     const file = await readYaml<{ groups: { name: string; rules: Rule[] }[] }>(
       "config/prometheus/alerts.yml",
     );

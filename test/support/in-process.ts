@@ -21,7 +21,7 @@ export interface InProcessOptions {
   readonly jobs: readonly JobSettings[];
   readonly watch?: readonly WatchEntry[];
   readonly finishedRetentionMs?: number;
-  /** The daemon's clock; the wall clock by default. */
+  /** The daemon's clock; the wall clock by default (the simulator's lets a test move it). */
   readonly now?: () => number;
   readonly credentials: Credentials;
   readonly api?: ApiMode;
@@ -29,8 +29,6 @@ export interface InProcessOptions {
   readonly stateFile?: string;
   readonly agent?: Dispatcher;
   readonly baseUrl?: string;
-  /** The daemon's wall clock; the simulator's (`() => sim.now()`) lets a test move it. */
-  readonly now?: () => number;
 }
 
 /** A started in-process daemon and what it logged. */
@@ -81,7 +79,6 @@ export async function startInProcess(
     ...(options.now ? { now: options.now } : {}),
     retry: { initialDelayMs: 10, maxDelayMs: 50 },
     ...(options.agent ? { agent: options.agent } : {}),
-    ...(options.now ? { now: options.now } : {}),
   });
   await daemon.start();
   const address = daemon.address;
@@ -99,12 +96,19 @@ export async function startInProcess(
   };
 }
 
-/** The value of one sample of an exposition, or 0 when the series is absent. */
-export function sample(exposition: string, series: string): number {
+/** The value of one sample of an exposition, if the series is there. */
+export function maybeSample(exposition: string, series: string): number | undefined {
   for (const line of exposition.split("\n")) {
     if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
   }
-  return 0;
+  return undefined;
+}
+
+/** The value of one sample of an exposition; throws when the series is absent. */
+export function sample(exposition: string, series: string): number {
+  const value = maybeSample(exposition, series);
+  if (value === undefined) throw new Error(`no series ${series} in the exposition`);
+  return value;
 }
 
 /** `atlas_restore_api_requests_total` of one API, by code. */
