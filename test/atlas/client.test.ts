@@ -157,9 +157,10 @@ describe("request economy", () => {
     expect(sim.stats().requests).toBe(101);
   });
 
-  it("refreshes a revoked token once and goes on", async () => {
+  it("refreshes a revoked token past its first minute once and goes on", async () => {
     const { client: atlas } = client(SERVICE_ACCOUNT_CREDENTIALS);
     await atlas.getRestoreJob("flex", FLEX);
+    sim.advance(60);
     sim.revokeAllTokens();
     expect((await atlas.getRestoreJob("flex", FLEX)).id).toBe(id(2));
     expect(sim.stats().tokenRequests).toBe(2);
