@@ -12,6 +12,8 @@ import { toRestoreStatus, type ApiFamily, type RestoreJob } from "./model.js";
 
 const objectId = z.string().regex(/^([a-f0-9]{24})$/, "is not a 24-character hexadecimal id");
 const date = z.iso.datetime({ offset: true, message: "is not an ISO-8601 date-time" });
+/** A cluster name, as discovery decides on it. */
+const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/, "is not a valid cluster name");
 
 /** Longest display text kept from a body; a URL (snapshotUrl) may be longer than a name. */
 const MAX_DISPLAY_TEXT = 200;

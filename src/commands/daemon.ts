@@ -31,8 +31,13 @@ import { FileStateStore, type StateStore } from "../state/store.js";
 import { isExported } from "../tracker/tracker.js";
 import { USER_AGENT, VERSION } from "../version.js";
 
-/** How long shutdown waits for the requests in flight before aborting them. */
-export const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long shutdown waits for the requests in flight before aborting them, and for the token's
+ * revocation: with the state saved in between, a stop takes well under Docker's 10 s whatever
+ * Atlas does (main.ts exits at SHUTDOWN_DEADLINE_MS in any case).
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
+export const REVOKE_TIMEOUT_MS = 2_000;
 
 /** Replaceable dependencies; each defaults to the real thing. */
 export interface DaemonDeps {
@@ -84,6 +89,7 @@ export class Daemon {
   readonly #abort = new AbortController();
   #server: MetricsServer | undefined;
   #ready = false;
+  /** Set by stop(): a start-up still under way goes no further. */
   #stopping = false;
   #firstRound: Promise<void> | undefined;
   #discoveryTimer: NodeJS.Timeout | undefined;
@@ -208,11 +214,12 @@ export class Daemon {
 
   /**
    * Listens, loads the state, discovers what to watch, runs the first cycle and starts the
-   * schedule. Resolves once the first cycle's targets are over.
+   * schedule. Resolves once the first cycle's targets are over. After stop() it goes no further,
+   * so that a stop at any moment of start-up keeps the saved state as it was.
    */
   async start(): Promise<void> {
     const { listen } = this.#settings;
-    this.#server = await startServer(
+    const server = await startServer(
       {
         render: () => this.metrics.render(),
         contentType: this.metrics.contentType,
@@ -227,7 +234,10 @@ export class Daemon {
       listen.host,
       listen.port,
     );
+    if (this.#stopping) return server.close();
+    this.#server = server;
     await this.poller.restore();
+    if (this.#stopping) return;
     this.#lastReload = {
       at: this.#now(),
       successful: true,
@@ -242,7 +252,7 @@ export class Daemon {
         watch: this.#settings.watch.length,
         schedule: this.#settings.schedule,
         api: this.#settings.api,
-        listen: `${this.#server.address.address}:${this.#server.address.port}`,
+        listen: `${server.address.address}:${server.address.port}`,
         auth: this.#settings.credentials.kind,
       },
       "atlas-restore-watch started",
@@ -385,16 +395,18 @@ export class Daemon {
   }
 
   /**
-   * Stops the schedule and discovery, lets the requests in flight finish (aborting them after
-   * the grace period), saves, revokes the token, closes.
+   * Stops the schedule and discovery, lets the requests in flight finish (aborting them once
+   * SHUTDOWN_GRACE_MS has passed in all), saves, revokes the token (giving up after
+   * REVOKE_TIMEOUT_MS), closes. Nothing is saved before the saved state was loaded.
    */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#discoveryTimer);
+    const graceEnds = performance.now() + SHUTDOWN_GRACE_MS;
     await this.#scheduler.stop(SHUTDOWN_GRACE_MS);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), SHUTDOWN_GRACE_MS);
+      timer = setTimeout(() => resolve("timeout"), Math.max(0, graceEnds - performance.now()));
     });
     const outcome = await Promise.race([this.poller.idle().then(() => "done" as const), timedOut]);
     clearTimeout(timer);
@@ -403,7 +415,7 @@ export class Daemon {
       await this.poller.idle();
     }
     this.poller.save();
-    const revoked = await this.#authenticator.close();
+    const revoked = await this.#authenticator.close(AbortSignal.timeout(REVOKE_TIMEOUT_MS));
     if (revoked.status === "failed") {
       // A token left alive expires on its own; say so rather than fail the shutdown.
       this.#logger.warn(
@@ -412,7 +424,8 @@ export class Daemon {
       );
     }
     await this.#server?.close();
-    await this.#ownedAgent?.close();
+    // Nothing is left to send: a request still hanging on Atlas is dropped, not awaited.
+    await this.#ownedAgent?.destroy();
     this.#logger.info({ event: "daemon_stopped" }, "atlas-restore-watch stopped");
   }
 

@@ -21,6 +21,8 @@ export class Scheduler {
   #task: ScheduledTask | undefined;
   #running: Promise<void> | undefined;
   readonly #abort = new AbortController();
+  /** Set by stop(): no cycle starts after it. */
+  #stopped = false;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -40,6 +42,7 @@ export class Scheduler {
         logger.error({ event: "cron", error: String(message) }, "scheduler error"),
       debug: (message: string | Error) => logger.debug({ event: "cron" }, String(message)),
     };
+    if (this.#stopped) return;
     this.#task = createTask(this.#options.schedule, () => this.#tick(), { logger: cronLogger });
     await this.#task.start();
     await this.trigger();
@@ -48,6 +51,7 @@ export class Scheduler {
   /** Runs a cycle now unless one is running; resolves when that cycle ends. */
   trigger(): Promise<void> {
     if (this.#running) return this.#running;
+    if (this.#stopped) return Promise.resolve();
     const next = this.#task?.getNextRun()?.getTime();
     // Without a known next tick (not started yet), leave the cycle a minute.
     const deadline = next ?? Date.now() + 60_000;
@@ -85,6 +89,7 @@ export class Scheduler {
    * requests are aborted and it is awaited to its end (it saves what it has).
    */
   async stop(graceMs: number): Promise<void> {
+    this.#stopped = true;
     await this.#task?.destroy();
     const running = this.#running;
     if (!running) return;

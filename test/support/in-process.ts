@@ -43,20 +43,29 @@ export interface InProcessDaemon {
   stop(): Promise<void>;
 }
 
-/** Starts a daemon whose schedule never fires during a test: cycles run on `cycle()`. */
-export async function startInProcess(
-  sim: Simulator,
-  options: InProcessOptions,
-): Promise<InProcessDaemon> {
+/** A logger that keeps every line, parsed. */
+export function recordingLogger(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const logger = createLogger("debug", {
     write: (line: string) => {
       lines.push(JSON.parse(line) as LogLine);
     },
   });
-  const stateFile =
-    options.stateFile ?? join(await mkdtemp(join(tmpdir(), "restore-watch-state-")), "state.json");
-  const settings: Settings = {
+  return { logger, lines };
+}
+
+/** A fresh state file path in a temporary directory. */
+export async function tempStateFile(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), "restore-watch-state-")), "state.json");
+}
+
+/** The settings of an in-process daemon: a schedule that never fires during a test. */
+export function inProcessSettings(
+  sim: Simulator,
+  options: InProcessOptions,
+  stateFile: string,
+): Settings {
+  return {
     configFile: undefined,
     schedule: "0 0 1 1 *",
     api: options.api ?? "tenant",
@@ -74,6 +83,16 @@ export async function startInProcess(
     discoveryIntervalMs: 3_600_000,
     enableLifecycle: false,
   };
+}
+
+/** Starts a daemon whose schedule never fires during a test: cycles run on `cycle()`. */
+export async function startInProcess(
+  sim: Simulator,
+  options: InProcessOptions,
+): Promise<InProcessDaemon> {
+  const { logger, lines } = recordingLogger();
+  const stateFile = options.stateFile ?? (await tempStateFile());
+  const settings = inProcessSettings(sim, options, stateFile);
   const daemon = new Daemon(settings, {
     logger,
     ...(options.now ? { now: options.now } : {}),
