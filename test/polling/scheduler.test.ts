@@ -79,10 +79,12 @@ describe("Scheduler", () => {
 
   it("aborts a cycle that outlives the grace period on stop", async () => {
     let aborted = false;
+    let running = false;
     const local = new Scheduler({
       schedule: "0 0 1 1 *",
       runCycle: (signal) =>
         new Promise<void>((resolve) => {
+          running = true;
           signal.addEventListener("abort", () => {
             aborted = true;
             resolve();
@@ -92,8 +94,26 @@ describe("Scheduler", () => {
       logger,
     });
     const started = local.start();
+    await waitFor(() => (running ? true : undefined), "the first cycle");
     await local.stop(50);
     await started;
     expect(aborted).toBe(true);
+  });
+
+  it("starts no cycle once stopped, even when stopped while starting", async () => {
+    let cycles = 0;
+    const local = new Scheduler({
+      schedule: "* * * * * *",
+      runCycle: async () => {
+        cycles++;
+      },
+      onSkipped: () => undefined,
+      logger,
+    });
+    const started = local.start();
+    await local.stop(50);
+    await started;
+    await local.trigger();
+    expect(cycles).toBe(0);
   });
 });
