@@ -149,6 +149,21 @@ describe("request economy", () => {
     expect(sim.stats().byStatus["200"]).toBe(100);
   });
 
+  it("polls 100 times with an API key at concurrency 8 in at most 101 requests: one challenge", async () => {
+    const { client: atlas } = client(API_KEY_CREDENTIALS);
+    sim.resetStats();
+    let next = 0;
+    const worker = async () => {
+      while (next < 100) {
+        next++;
+        await atlas.getRestoreJob("tenant", TENANT);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    expect(sim.stats().byStatus).toEqual({ "200": 100, "401": 1 });
+    expect(sim.stats().requests).toBe(101);
+  });
+
   it("polls 100 times with a service account using one token", async () => {
     const { client: atlas } = client(SERVICE_ACCOUNT_CREDENTIALS);
     sim.resetStats();

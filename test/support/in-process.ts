@@ -43,6 +43,15 @@ export interface InProcessDaemon {
   stop(): Promise<void>;
 }
 
+/**
+ * A daemon clock that follows the simulator's: its time, plus the real time passed since. A test
+ * moves it with `sim.advance()`, and waits the daemon makes on its own (a Retry-After) still end.
+ */
+export function followingClock(sim: Simulator): () => number {
+  const started = performance.now();
+  return () => sim.now() + Math.floor(performance.now() - started);
+}
+
 /** A logger that keeps every line, parsed. */
 export function recordingLogger(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
   const lines: LogLine[] = [];
