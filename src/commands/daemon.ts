@@ -26,6 +26,7 @@ import {
   type ResilienceOptions,
 } from "../polling/resilience.js";
 import { Scheduler } from "../polling/scheduler.js";
+import { CycleHealth, defaultStaleAfterMs } from "../http/health.js";
 import { startServer, type MetricsServer } from "../http/server.js";
 import { FileStateStore, type StateStore } from "../state/store.js";
 import { isExported } from "../tracker/tracker.js";
@@ -87,6 +88,7 @@ export class Daemon {
   readonly #pacer: Pacer;
   /** Aborts every request in flight when shutdown runs out of patience. */
   readonly #abort = new AbortController();
+  readonly #health: CycleHealth;
   #server: MetricsServer | undefined;
   #ready = false;
   /** Set by stop(): a start-up still under way goes no further. */
@@ -183,6 +185,9 @@ export class Daemon {
       concurrency: settings.concurrency,
     });
     this.discovery.setWatch(settings.watch);
+    this.#health = new CycleHealth(
+      () => settings.healthStaleAfterMs ?? defaultStaleAfterMs(this.#scheduler.longestGapMs()),
+    );
     this.#scheduler = new Scheduler({
       schedule: settings.schedule,
       // A tick only starts the targets that are due: it never waits for one that is slow.
@@ -225,6 +230,7 @@ export class Daemon {
         contentType: this.metrics.contentType,
         isReady: () => this.#ready,
         status: () => this.statusSnapshot(),
+        isHealthy: () => this.#health.healthy(),
         logger: this.#logger,
         lifecycle: {
           enabled: () => this.#settings.enableLifecycle,
@@ -434,6 +440,7 @@ export class Daemon {
     const started = performance.now();
     try {
       const result = await this.poller.pollOnce(this.#abort.signal, deadline);
+      this.#health.cycleFinished();
       const seconds = (performance.now() - started) / 1000;
       this.metrics.observeCycle(seconds);
       this.#logger.debug(

@@ -48,6 +48,16 @@ export class Scheduler {
     await this.trigger();
   }
 
+  /** The longest gap between the schedule's next few ticks, once started (for health limits). */
+  longestGapMs(): number | undefined {
+    const runs = this.#task?.getNextRuns(12).map((date) => date.getTime()) ?? [];
+    let longest: number | undefined;
+    for (let i = 1; i < runs.length; i++) {
+      longest = Math.max(longest ?? 0, (runs[i] ?? 0) - (runs[i - 1] ?? 0));
+    }
+    return longest;
+  }
+
   /** Runs a cycle now unless one is running; resolves when that cycle ends. */
   trigger(): Promise<void> {
     if (this.#running) return this.#running;

@@ -29,6 +29,8 @@ export interface InProcessOptions {
   readonly stateFile?: string;
   readonly agent?: Dispatcher;
   readonly baseUrl?: string;
+  /** `/healthz` fails after this long without a finished cycle. */
+  readonly healthStaleAfterMs?: number;
 }
 
 /** A started in-process daemon and what it logged. */
@@ -91,6 +93,9 @@ export function inProcessSettings(
     watch: options.watch ?? [],
     discoveryIntervalMs: 3_600_000,
     enableLifecycle: false,
+    ...(options.healthStaleAfterMs !== undefined
+      ? { healthStaleAfterMs: options.healthStaleAfterMs }
+      : {}),
   };
 }
 
