@@ -25,6 +25,7 @@ import {
   type PollContext,
   type ResilienceOptions,
 } from "../polling/resilience.js";
+import { logCappedRetryAfter } from "../polling/retry-after-cap.js";
 import { Scheduler } from "../polling/scheduler.js";
 import { CycleHealth, defaultStaleAfterMs } from "../http/health.js";
 import { startServer, type MetricsServer } from "../http/server.js";
@@ -124,7 +125,10 @@ export class Daemon {
     );
     this.metrics.setSunset("tenant", "config", settings.tenantSunset);
     this.#pacer = new Pacer({ now });
-    const observer = (observation: RequestObservation) => this.#observe(observation);
+    const observer = (observation: RequestObservation) => {
+      this.#observe(observation);
+      logCappedRetryAfter(this.#logger, observation, now());
+    };
     this.#authenticator = createAuthenticator(settings.credentials, {
       agent,
       baseUrl: settings.baseUrl,

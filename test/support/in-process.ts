@@ -110,7 +110,7 @@ export async function startInProcess(
   const daemon = new Daemon(settings, {
     logger,
     ...(options.now ? { now: options.now } : {}),
-    retry: { initialDelayMs: 10, maxDelayMs: 50 },
+    retry: { initialDelayMs: 10, maxDelayMs: 50, throttleBaseMs: 100 },
     ...(options.agent ? { agent: options.agent } : {}),
   });
   await daemon.start();
