@@ -76,7 +76,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const stdout = stdoutDestination();
   const logger = createLogger(settings.logLevel, stdout);
-  return run(new Daemon(settings, { logger, holdLines: stdout.hold, loadSettings: load }), logger);
+  return run(
+    new Daemon(settings, {
+      logger,
+      holdLines: stdout.hold,
+      loadSettings: load,
+      env: process.env,
+    }),
+    logger,
+  );
 }
 
 /** What SIGTERM and SIGINT do: until the daemon exists there is nothing to save, so exit. */

@@ -46,6 +46,8 @@ export interface DaemonDeps {
   readonly logger: Logger;
   readonly now?: () => number;
   readonly store?: StateStore;
+  /** The environment, for the proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** The HTTP dispatcher for Atlas; by default a keep-alive Agent owned by the daemon. */
   readonly agent?: Dispatcher;
   /** Batches a cycle's log lines into one write (main passes its stdout's). */
@@ -109,7 +111,7 @@ export class Daemon {
     this.#logger = deps.logger;
     this.#ownedAgent = deps.agent
       ? undefined
-      : createAgent({ connectTimeoutMs: settings.timeouts.connectMs });
+      : createAgent({ connectTimeoutMs: settings.timeouts.connectMs }, deps.env ?? process.env);
     const agent = deps.agent ?? (this.#ownedAgent as Dispatcher);
     const jobs = () => this.poller.jobs();
     const current = () => this.#settings;

@@ -1,4 +1,4 @@
-import { Agent } from "undici";
+import type { Dispatcher } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   AtlasDecodeError,
@@ -32,7 +32,7 @@ const script = [
 ];
 
 let sim: Simulator;
-const agents: Agent[] = [];
+const agents: Dispatcher[] = [];
 
 beforeEach(async () => {
   sim = await startSim({
