@@ -44,11 +44,13 @@ function setup(
 ) {
   const journal: string[] = [];
   const lines: Record<string, unknown>[] = [];
+  // Like stdout's hold: lines written while held reach the output only when the hold ends.
+  let held: string[] | undefined;
   const logger = createLogger("debug", {
     write: (line: string) => {
       const parsed = JSON.parse(line) as Record<string, unknown>;
       lines.push(parsed);
-      journal.push(String(parsed.event));
+      (held ?? journal).push(String(parsed.event));
     },
   });
   const store = new MemoryStore(journal, initial);
@@ -71,10 +73,12 @@ function setup(
     now: () => Date.parse("2026-11-29T10:00:00Z"),
     holdLines: (fn) => {
       journal.push("hold");
+      held = [];
       try {
         return fn();
       } finally {
-        journal.push("release");
+        journal.push(...held, "release");
+        held = undefined;
       }
     },
   });
