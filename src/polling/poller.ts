@@ -40,14 +40,8 @@ export type ListJobs = (
   context: PollContext,
 ) => Promise<RestoreJobPages>;
 
-/** How long a change waits for others to share its save; its line follows the save. */
+/** How long a change waits for others to share its save, with which its line is written. */
 export const FLUSH_DELAY_MS = 100;
-
-/**
- * Most changes whose lines are formatted before their save; a held batch (logger.ts) stays
- * below its 1 MiB limit with this many lines, so none is written before the save.
- */
-const MAX_LINES_FORMATTED_EARLY = 500;
 
 /** A cluster whose restore jobs are listed. */
 export interface ClusterRef {
@@ -158,6 +152,37 @@ class Limiter {
 }
 
 /** Holds the tracked state of every known job and polls the targets. */
+/**
+ * Saves the state and logs what it records, so that a kill at any moment neither loses a line nor
+ * (but in one instant) repeats one: the new state is made durable in a temporary file first, then
+ * the lines are written (held ones in one write), then the rename commits the state. A kill before
+ * the lines leaves the old state, and the restart logs them; a kill during the rename, which can
+ * take milliseconds, comes after them; only a kill between the write and the rename system calls
+ * would make a restart repeat them. When the save fails, or the store does not call back, the
+ * lines are logged anyway: a restart may repeat them, which beats losing them.
+ */
+function saveAndLog(
+  hold: HoldLines | undefined,
+  save: (beforeCommit: () => void) => boolean,
+  log: () => void,
+): boolean {
+  let logged = false;
+  const logOnce = (): void => {
+    if (logged) return;
+    logged = true;
+    log();
+  };
+  const run = (flush: () => void): boolean => {
+    const saved = save(() => {
+      logOnce();
+      flush();
+    });
+    logOnce();
+    return saved;
+  };
+  return hold ? hold(run) : run(() => undefined);
+}
+
 /** Adds what a failure says about Atlas (see api-verdict.ts) to the cycle's verdicts. */
 function recordVerdict(tally: Tally, error: AtlasError): void {
   const usable = apiUsableAfter(error);
@@ -448,11 +473,7 @@ export class Poller {
     }, FLUSH_DELAY_MS).unref();
   }
 
-  /**
-   * Saves the state, then logs the changes it records, in one synchronous run: a kill can fall
-   * between the two only in the instant between the rename and the lines' write. If the save
-   * failed, the changes are logged anyway: a restart may repeat them, which beats losing them.
-   */
+  /** Saves the state and logs the changes it records (see saveAndLog). */
   #flush(): boolean {
     const { logger, metrics, store } = this.#options;
     const pending = this.#pending;
@@ -463,23 +484,11 @@ export class Poller {
         this.#options.onReported?.(state, event);
       }
     };
-    const hold = this.#options.holdLines;
-    let saved: boolean;
-    if (hold && pending.length <= MAX_LINES_FORMATTED_EARLY) {
-      // Held lines reach stdout only when `hold` returns, after the save. Formatting them first
-      // (milliseconds for a few lines) leaves one write between the rename and the lines.
-      saved = hold(() => {
-        report();
-        return this.#writeState();
-      });
-    } else {
-      // Without a hold, or with more lines than a held batch keeps back: save, then log.
-      saved = (hold ?? ((fn) => fn()))(() => {
-        const written = this.#writeState();
-        report();
-        return written;
-      });
-    }
+    const saved = saveAndLog(
+      this.#options.holdLines,
+      (beforeCommit) => this.#writeState(beforeCommit),
+      report,
+    );
     if (saved) {
       this.#dirty = false;
       store.syncDirectory();
@@ -488,10 +497,15 @@ export class Poller {
   }
 
   /** Writes the state file; warns once when that starts failing and says when it works again. */
-  #writeState(): boolean {
+  #writeState(beforeCommit?: () => void): boolean {
     const { logger, store, now } = this.#options;
     try {
-      store.save([...this.#states.values()], now(), { apiUp: this.#options.metrics.apiUp() });
+      store.save(
+        [...this.#states.values()],
+        now(),
+        { apiUp: this.#options.metrics.apiUp() },
+        beforeCommit,
+      );
       if (this.#saveFailing) logger.info({ event: "state_save_recovered" }, "state saved again");
       this.#saveFailing = false;
       return true;

@@ -111,10 +111,17 @@ export interface StateStore {
   /** Reads the saved state; never throws. */
   load(): Promise<LoadResult>;
   /**
-   * Saves the state atomically and synchronously, so that the caller can log what the state
-   * records in the same turn of the event loop. Throws on failure (the caller warns and goes on).
+   * Saves the state atomically and synchronously. `beforeCommit`, if given, runs once the new
+   * state is durable in a temporary file and right before the rename that makes it the state:
+   * the caller logs what the state records there. Throws on failure (the caller warns and goes
+   * on); `beforeCommit` has then run only if the failure came after it.
    */
-  save(jobs: readonly JobState[], now: number, extras?: StateExtras): void;
+  save(
+    jobs: readonly JobState[],
+    now: number,
+    extras?: StateExtras,
+    beforeCommit?: () => void,
+  ): void;
   /** Makes the last save's rename durable against power loss; best effort, never throws. */
   syncDirectory(): void;
 }
@@ -187,7 +194,12 @@ export class FileStateStore implements StateStore {
     return decoded.kind === "unusable" ? this.#moveAside(decoded.problem) : decoded;
   }
 
-  save(jobs: readonly JobState[], now: number, extras: StateExtras = {}): void {
+  save(
+    jobs: readonly JobState[],
+    now: number,
+    extras: StateExtras = {},
+    beforeCommit?: () => void,
+  ): void {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true });
     const body = JSON.stringify(
@@ -209,6 +221,7 @@ export class FileStateStore implements StateStore {
       closeSync(fd);
     }
     try {
+      beforeCommit?.();
       renameSync(temp, this.path);
     } catch (error) {
       rmSync(temp, { force: true });

@@ -75,7 +75,10 @@ function setup(
       journal.push("hold");
       held = [];
       try {
-        return fn();
+        return fn(() => {
+          journal.push(...(held ?? []));
+          held = [];
+        });
       } finally {
         journal.push(...held, "release");
         held = undefined;

@@ -9,9 +9,10 @@
  * Replay a failure with the seed it prints: CRASH_LOOP_SEED=<seed> npx vitest run test/reliability
  *
  * Kills 1, 6, 11 and 16 land 0 to 12 ms after a state save begins: through the temporary file's
- * fsync, the rename and the one write of the cycle's lines that follows it at once. Only the
- * instant between that rename and that write is not crash safe (lines saved but not written are
- * never logged again); these kills make a change that widens it fail here.
+ * fsync, the one write of the cycle's lines and the rename that commits the state (which can take
+ * milliseconds). Only the instant between that write and that rename is not crash safe (lines
+ * written, state not committed: a restart would repeat them); these kills make a change that
+ * widens it, or that logs after the rename again, fail here.
  * CRASH_LOOP_SAVE_KILLS=0 leaves them out.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -300,7 +301,10 @@ describe("SIGKILL at random moments, then restart", () => {
         expect(run.stderr()).toBe("");
         // Whatever the state file says was observed must already be in the log: a restart polls
         // only from the saved state on, so a saved but unlogged change would never be logged.
-        expect(await savedButUnlogged(), `run ${n}, killed ${moment} + ${delayMs} ms`).toEqual([]);
+        expect(
+          await savedButUnlogged(),
+          `run ${n}, killed ${moment} + ${delayMs} ms; its events: ${run.lines.map((l) => String(l.event)).join(" ")}`,
+        ).toEqual([]);
         // Move the clock one step once every job's current status is in the log, so that every
         // status is observed and the expected lines are well defined.
         if (

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -161,5 +162,23 @@ describe("FileStateStore", () => {
       jobs: [job],
       migratedFrom: 9,
     });
+  });
+});
+
+describe("FileStateStore.save's commit point", () => {
+  it("runs beforeCommit once the new state is durable in the temporary file, before the rename", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "state.json");
+    const store = new FileStateStore(path);
+    store.save([job], 0);
+    const seen: { state: string; temp: string[] }[] = [];
+    store.save([{ ...job, status: "COMPLETED" }], 1, {}, () => {
+      seen.push({
+        state: JSON.parse(readFileSync(path, "utf8")).jobs[0].status,
+        temp: readdirSync(dir).filter((name) => name.endsWith(".tmp")),
+      });
+    });
+    expect(seen).toEqual([{ state: "RUNNING", temp: [`.state.json.${process.pid}.tmp`] }]);
+    expect(await store.load()).toMatchObject({ jobs: [{ status: "COMPLETED" }] });
   });
 });
