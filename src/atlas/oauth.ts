@@ -63,8 +63,9 @@ export const DEFAULT_MAX_TOKEN_REQUESTS_PER_MINUTE = 10;
 export const MAX_LIVE_TOKENS = 2;
 
 /**
- * A token younger than this is "fresh": Atlas's 401 to it says more about the resource (a project
- * the account may not read) than about the token, so it is not replaced (see auth.ts).
+ * A token younger than this (or than a quarter of its lifetime, if that is shorter) is "fresh":
+ * Atlas's 401 to it says more about the resource (a project the account may not read) than about
+ * the token, so it is not replaced (see auth.ts).
  */
 export const FRESH_TOKEN_MS = 60_000;
 
@@ -156,10 +157,12 @@ export class TokenSource {
     return this.#cached?.token;
   }
 
-  /** True when `token` was obtained less than FRESH_TOKEN_MS ago. */
+  /** True when `token` is younger than FRESH_TOKEN_MS and than a quarter of its lifetime. */
   isFresh(token: string): boolean {
     const held = this.#held.find((t) => t.token === token);
-    return held !== undefined && this.#now() - held.issuedAt < FRESH_TOKEN_MS;
+    if (held === undefined) return false;
+    const window = Math.min(FRESH_TOKEN_MS, (held.expiresAt - held.issuedAt) / 4);
+    return this.#now() - held.issuedAt < window;
   }
 
   /** How many tokens this source holds that are neither expired nor known to be revoked. */

@@ -561,3 +561,21 @@ describe("createAuthenticator", () => {
     await auth.close();
   });
 });
+
+describe("a token's freshness", () => {
+  it("lasts a minute, or a quarter of a shorter-lived token's life", async () => {
+    const long = await setup((_r, n) => tokenReply(n, 3600));
+    const token = await long.tokens.getToken();
+    long.clock.advance(FRESH_TOKEN_MS - 1);
+    expect(long.tokens.isFresh(token)).toBe(true);
+    long.clock.advance(1);
+    expect(long.tokens.isFresh(token)).toBe(false);
+    const short = await setup((_r, n) => tokenReply(n, 20));
+    const brief = await short.tokens.getToken();
+    short.clock.advance(4_999);
+    expect(short.tokens.isFresh(brief)).toBe(true);
+    short.clock.advance(1);
+    expect(short.tokens.isFresh(brief)).toBe(false);
+    expect(short.tokens.isFresh("not-a-token-it-holds")).toBe(false);
+  });
+});
