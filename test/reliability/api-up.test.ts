@@ -72,6 +72,17 @@ describe("atlas_restore_api_up", () => {
     expect(sample(await daemon.metrics(), "atlas_restore_api_up")).toBe(0);
   });
 
+  it("is 0 when Atlas refuses the caller with 403 (an IP access list)", async () => {
+    const s = await world([{ afterSeconds: 0, status: "RUNNING" }]);
+    s.addFault({ kind: "forbidden" });
+    const daemon = await startInProcess(s, { jobs: JOBS, credentials: API_KEY_CREDENTIALS });
+    daemons.push(daemon);
+    expect(daemon.lines.filter((l) => l.event === "restore_poll_error")).toMatchObject([
+      { status: 403 },
+    ]);
+    expect(sample(await daemon.metrics(), "atlas_restore_api_up")).toBe(0);
+  });
+
   it.each([
     [404, true],
     [429, true],
