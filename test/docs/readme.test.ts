@@ -55,8 +55,8 @@ const METRICS = new Map([
   ...extract(/\bname:\s*["'`]([a-z_:][a-z0-9_:]*)["'`]/g),
   ...extract(/["'`](atlas_restore_[a-z0-9_]+)/g),
 ]);
-// Environment variables the daemon reads.
-const VARIABLES = extract(/["'`]((?:RESTORE_WATCH|MONGODB_ATLAS)_[A-Z0-9_]+)["'`]/g);
+// Environment variables the daemon reads: quoted, or as the key of a table of variables.
+const VARIABLES = extract(/(?:["'`]|^\s+)((?:RESTORE_WATCH|MONGODB_ATLAS)_[A-Z0-9_]+)(?:["'`]|:)/gm);
 
 describe("the README", () => {
   it("finds what it checks: the extraction itself works", () => {
