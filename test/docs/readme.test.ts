@@ -56,7 +56,9 @@ const METRICS = new Map([
   ...extract(/["'`](atlas_restore_[a-z0-9_]+)/g),
 ]);
 // Environment variables the daemon reads: quoted, or as the key of a table of variables.
-const VARIABLES = extract(/(?:["'`]|^\s+)((?:RESTORE_WATCH|MONGODB_ATLAS)_[A-Z0-9_]+)(?:["'`]|:)/gm);
+const VARIABLES = extract(
+  /(?:["'`]|^\s+)((?:RESTORE_WATCH|MONGODB_ATLAS)_[A-Z0-9_]+)(?:["'`]|:)/gm,
+);
 
 describe("the README", () => {
   it("finds what it checks: the extraction itself works", () => {
