@@ -25,8 +25,11 @@ export const REDACTED_PATHS = [
   "*.access_token",
 ];
 
-/** Runs `fn` with the log lines it writes held back, then writes them all at once. */
-export type HoldLines = <T>(fn: () => T) => T;
+/**
+ * Runs `fn` with the log lines it writes held back, then writes them all at once; `fn` may write
+ * those held so far earlier, with `flush`.
+ */
+export type HoldLines = <T>(fn: (flush: () => void) => T) => T;
 
 /** Standard output for log lines, written synchronously, line by line or held as a batch. */
 export interface StdoutDestination extends DestinationStream {
@@ -38,8 +41,8 @@ const HOLD_BYTES = 1024 * 1024;
 
 /**
  * Synchronous stdout (sonic-boom, which retries a full pipe). Each line is written at once,
- * except under `hold`: a poll cycle's lines then go out in one write right after the state that
- * records them is saved, so that a kill cannot land between two of them.
+ * except under `hold`: a poll cycle's lines then go out in one write, at the point of the state's
+ * save the poller chooses (see poller.ts), so that a kill cannot land between two of them.
  */
 export function stdoutDestination(): StdoutDestination {
   const boom = pino.destination({
@@ -57,7 +60,7 @@ export function stdoutDestination(): StdoutDestination {
     hold(fn) {
       holding = true;
       try {
-        return fn();
+        return fn(() => boom.flushSync());
       } finally {
         holding = false;
         boom.flushSync();

@@ -22,6 +22,14 @@ import { parseWaitArgs, resolveGroupId, WAIT_USAGE } from "./config/wait-args.js
 import { createLogger, stdoutDestination, type Logger } from "./logger.js";
 import { VERSION } from "./version.js";
 
+/**
+ * Exit 0 this long after SIGTERM or SIGINT whatever still runs: container runtimes kill after
+ * 10 s. The daemon's own stop fits well within it (see SHUTDOWN_GRACE_MS); this is the net below
+ * it. Exiting without the final save is safe: each cycle saves its state in the same synchronous
+ * step that logs its lines.
+ */
+const SHUTDOWN_DEADLINE_MS = 9_000;
+
 /** sysexits.h: configuration error, and command-line usage error. */
 const EX_CONFIG = 78;
 const EX_USAGE = 64;
@@ -68,7 +76,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const stdout = stdoutDestination();
   const logger = createLogger(settings.logLevel, stdout);
-  return run(new Daemon(settings, { logger, holdLines: stdout.hold, loadSettings: load }), logger);
+  return run(
+    new Daemon(settings, {
+      logger,
+      holdLines: stdout.hold,
+      loadSettings: load,
+      env: process.env,
+    }),
+    logger,
+  );
 }
 
 /** What SIGTERM and SIGINT do: until the daemon exists there is nothing to save, so exit. */
@@ -132,6 +148,13 @@ async function run(daemon: Daemon, logger: Logger): Promise<number> {
       process.exit(1);
     }
     logger.info({ event: "shutdown", signal }, "shutting down");
+    setTimeout(() => {
+      logger.warn(
+        { event: "shutdown_deadline", seconds: SHUTDOWN_DEADLINE_MS / 1000 },
+        "shutdown took too long; exiting now",
+      );
+      process.exit(0);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     stopping = daemon.stop().then(() => 0);
     return stopping;
   };

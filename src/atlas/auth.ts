@@ -16,8 +16,11 @@ export interface Authenticator {
   headers(signal?: AbortSignal): Promise<Record<string, string>>;
   /** Called after a 401 on an API request that used `usedHeaders`; true when one retry with fresh credentials makes sense. */
   unauthorized(usedHeaders: Record<string, string>): boolean;
-  /** Releases credentials (bearer: revoke the token) and says how that went. Never throws. */
-  close(): Promise<RevokeOutcome>;
+  /**
+   * Releases credentials (bearer: revoke the token) and says how that went; `signal` bounds the
+   * wait. Never throws.
+   */
+  close(signal?: AbortSignal): Promise<RevokeOutcome>;
 }
 
 /** What an Authenticator is built from; `now` is the wall clock, for token expiry. */
@@ -61,13 +64,12 @@ export function createAuthenticator(
 }
 
 /**
- * Token requests a 401 may not use: Atlas also answers 401 for a project the account may not
- * read, and a job there must not spend the whole budget (a new token every cycle) until no job
- * can be polled at all. Half the budget stays for expiry and real revocations.
+ * The service-account Authenticator: a bearer token per request. Atlas answers 401 both for a
+ * token it no longer accepts and for a project the account may not read, so a 401 to a fresh
+ * token (see FRESH_TOKEN_MS) stands: that job's poll fails, and no token is bought for it. A 401
+ * to an older token replaces it once (the token source revokes the one it drops), so a job that is
+ * always refused costs at most one token a minute and the account never holds more than two.
  */
-export const BUDGET_KEPT_FROM_REFUSALS = 5;
-
-/** The service-account Authenticator: a bearer token per request, dropped when Atlas refuses it. */
 function bearerAuthenticator(tokens: TokenSource, dispatcher: Dispatcher): Authenticator {
   return {
     dispatcher,
@@ -77,14 +79,15 @@ function bearerAuthenticator(tokens: TokenSource, dispatcher: Dispatcher): Authe
     unauthorized(usedHeaders) {
       const used = /^Bearer (.+)$/.exec(usedHeaders["authorization"] ?? "")?.[1];
       if (!used) return false;
+      const current = tokens.currentToken();
       // Another request already replaced that token: retrying costs no token request.
-      if (tokens.currentToken() !== used) return true;
-      if (tokens.budgetLeft() <= BUDGET_KEPT_FROM_REFUSALS) return false;
+      if (current !== undefined && current !== used) return true;
+      if (tokens.isFresh(used)) return false;
       tokens.invalidate(used);
       return true;
     },
-    close() {
-      return tokens.revoke();
+    close(signal) {
+      return tokens.revoke(signal);
     },
   };
 }

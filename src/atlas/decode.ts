@@ -1,37 +1,54 @@
 /**
- * Decoding of untrusted restore-job bodies from both families into one RestoreJob. Field rules
- * follow the official schemas (TenantRestore, FlexBackupRestoreJob20241113); a status outside the
- * enum is kept as UNKNOWN with its raw value, and unknown fields are ignored so that Atlas can add
- * fields without breaking us.
+ * Decoding of untrusted restore-job bodies from both families into one RestoreJob. Strict on what
+ * the daemon decides on (the id, the status, the dates), following the official schemas
+ * (TenantRestore, FlexBackupRestoreJob20241113); lenient on what it only shows (delivery type,
+ * snapshot, target, cluster name): a value there that is not what the schema says (a delivery
+ * type Atlas adds later, a longer name) is kept as text, cut to a bound, or left out when it is
+ * not text at all, so that it never hides the status. A status outside the enum is kept as
+ * UNKNOWN with its raw value, and unknown fields are ignored.
  */
 import { z } from "zod";
 import { decodeDedicatedRestoreJob } from "./decode-dedicated.js";
 import { toRestoreStatus, type ApiFamily, type RestoreJob } from "./model.js";
 
 const objectId = z.string().regex(/^([a-f0-9]{24})$/, "is not a 24-character hexadecimal id");
-const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/, "is not a valid cluster name");
 const date = z.iso.datetime({ offset: true, message: "is not an ISO-8601 date-time" });
+/** A cluster name, as discovery decides on it. */
+const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/, "is not a valid cluster name");
+
+/** Longest display text kept from a body; a URL (snapshotUrl) may be longer than a name. */
+const MAX_DISPLAY_TEXT = 200;
+const MAX_URL_TEXT = 2048;
+
+/** A field only shown: any non-empty string, cut to `max`; anything else is left out. */
+function display(max = MAX_DISPLAY_TEXT) {
+  return z
+    .unknown()
+    .optional()
+    .transform((value) =>
+      typeof value === "string" && value !== ""
+        ? Array.from(value).slice(0, max).join("")
+        : undefined,
+    );
+}
 
 const common = {
   id: objectId,
   status: z.string().min(1, "is empty"),
-  deliveryType: z.enum(["RESTORE", "DOWNLOAD"]).optional(),
-  snapshotId: objectId.optional(),
-  snapshotUrl: z.string().optional(),
-  projectId: objectId.optional(),
-  targetProjectId: objectId.optional(),
-  targetDeploymentItemName: z
-    .string()
-    .regex(/^[\p{L}\p{N}\-_.(),:&@+']{1,64}$/u, "is not a valid deployment name")
-    .optional(),
+  deliveryType: display(),
+  snapshotId: display(),
+  snapshotUrl: display(MAX_URL_TEXT),
+  projectId: display(),
+  targetProjectId: display(),
+  targetDeploymentItemName: display(),
   snapshotFinishedDate: date.optional(),
   restoreScheduledDate: date.optional(),
   restoreFinishedDate: date.optional(),
   expirationDate: date.optional(),
 };
 
-const tenantSchema = z.object({ ...common, clusterName: name.optional() });
-const flexSchema = z.object({ ...common, instanceName: name.optional() });
+const tenantSchema = z.object({ ...common, clusterName: display() });
+const flexSchema = z.object({ ...common, instanceName: display() });
 
 /** The outcome of decoding: a job, or the list of problems found. */
 export type DecodeResult =

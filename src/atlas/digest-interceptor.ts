@@ -3,7 +3,9 @@
  *
  * Unlike MongoDB's Go transport, which sends every request twice (unsigned, then signed), this
  * keeps the last challenge of each origin and signs every request up front with the cached nonce
- * and the next nonce count, so a steady poll costs one round trip per request. A 401 is answered
+ * and the next nonce count, so a steady poll costs one round trip per request. Before the first
+ * challenge, one request goes unsigned to fetch it and the others wait for it (a single flight),
+ * so N concurrent first requests cost N + 1 round trips, not 2N. A 401 is answered
  * at most once per request: when the request went unsigned, with an outdated nonce, or the server
  * says the nonce is stale. A 401 to a request signed with the current nonce means the credentials
  * are wrong and reaches the caller unchanged.
@@ -55,6 +57,8 @@ export function digestAuth(
 ): Dispatcher.DispatcherComposeInterceptor {
   const cnonce = options.cnonce ?? (() => randomBytes(16).toString("hex"));
   const origins = new Map<string, OriginState>();
+  /** Origins whose first challenge one request is fetching; the others wait on `ready`. */
+  const probes = new Map<string, { readonly ready: Promise<void>; readonly release: () => void }>();
 
   const auth: DigestAuthority = {
     sign(origin, method, uri) {
@@ -79,6 +83,20 @@ export function digestAuth(
         challenge.opaque,
       );
       return { authorization, nonce: challenge.nonce };
+    },
+    admit(origin) {
+      if (origins.has(origin)) return "sign";
+      const probe = probes.get(origin);
+      if (probe) return probe.ready;
+      let release = (): void => undefined;
+      const ready = new Promise<void>((resolve) => (release = resolve));
+      probes.set(origin, { ready, release });
+      return "probe";
+    },
+    settle(origin) {
+      const probe = probes.get(origin);
+      probes.delete(origin);
+      probe?.release();
     },
     learn(origin, challenge) {
       // A nonce already known (another request got the same challenge) keeps its count: reusing
@@ -106,6 +124,13 @@ interface DigestAuthority {
   ): { authorization: string; nonce: string } | undefined;
   /** Records a challenge the origin sent. */
   learn(origin: string, challenge: DigestChallenge): void;
+  /**
+   * Whether a request may go now: "sign" when a challenge is known, "probe" when it is the one
+   * to fetch the first challenge, or a promise that resolves once that probe has its answer.
+   */
+  admit(origin: string): "sign" | "probe" | Promise<void>;
+  /** The probe of `origin` has its answer (or failed): the requests waiting on it go. */
+  settle(origin: string): void;
 }
 
 /** A request this interceptor can sign and replay. */
@@ -231,6 +256,8 @@ class DigestHandler implements Dispatcher.DispatchHandler {
   #sentNonce: string | undefined;
   /** The attempt on the wire got a challenge we answer: its 401 is swallowed. */
   #swallowing = false;
+  /** This request fetches the origin's first challenge; others wait until it settles. */
+  #probe = false;
 
   constructor(
     auth: DigestAuthority,
@@ -244,9 +271,44 @@ class DigestHandler implements Dispatcher.DispatchHandler {
     this.#handler = handler;
   }
 
-  /** Sends the first attempt, signed when the origin's challenge is known. */
+  /**
+   * Sends the first attempt, signed when the origin's challenge is known. Without one, the first
+   * request goes unsigned to fetch it, and the others are sent once it is in.
+   */
   start(): boolean {
-    return this.#dispatch(this.#signedOptions(), this);
+    const admitted = this.#auth.admit(this.#request.origin);
+    if (admitted === "sign" || admitted === "probe") {
+      this.#probe = admitted === "probe";
+      try {
+        return this.#dispatch(this.#signedOptions(), this);
+      } catch (error) {
+        this.#settle();
+        throw error;
+      }
+    }
+    void admitted.then(() => {
+      const aborted = this.#controller.abortReason;
+      if (aborted !== undefined) {
+        this.#handler.onResponseError?.(this.#controller, aborted);
+        return;
+      }
+      try {
+        this.#dispatch(this.#signedOptions(), this);
+      } catch (error) {
+        this.#handler.onResponseError?.(
+          this.#controller,
+          error instanceof Error ? error : new Error(String(error)),
+        );
+      }
+    });
+    return true;
+  }
+
+  /** Lets the requests waiting for this probe go. */
+  #settle(): void {
+    if (!this.#probe) return;
+    this.#probe = false;
+    this.#auth.settle(this.#request.origin);
   }
 
   #signedOptions(): Dispatcher.DispatchOptions {
@@ -283,6 +345,7 @@ class DigestHandler implements Dispatcher.DispatchHandler {
       const challenge = parseDigestChallenge(headers["www-authenticate"]);
       if (challenge) {
         this.#auth.learn(this.#request.origin, challenge);
+        this.#settle();
         const outdated =
           this.#sentNonce === undefined || this.#sentNonce !== challenge.nonce || challenge.stale;
         if (outdated && !this.#retried) {
@@ -291,6 +354,7 @@ class DigestHandler implements Dispatcher.DispatchHandler {
         }
       }
     }
+    this.#settle();
     this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
   }
 
@@ -322,6 +386,7 @@ class DigestHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    this.#settle();
     this.#swallowing = false;
     this.#handler.onResponseError?.(this.#controller, error);
   }

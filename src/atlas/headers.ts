@@ -1,10 +1,23 @@
 /** Parsing of the response headers Atlas uses for pacing and for announcing a sunset. */
 
 /**
+ * The longest Retry-After obeyed: a longer one (a bug, a date years ahead) would stop polling for
+ * that long, so it is cut to an hour (and the daemon logs `retry_after_capped`).
+ */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
  * Parses `Retry-After` (delta-seconds or an HTTP-date, RFC 9110 section 10.2.3) into milliseconds
- * from `now`. Returns undefined for a missing or unparseable value; a date in the past is 0.
+ * from `now`, at most MAX_RETRY_AFTER_MS. Returns undefined for a missing or unparseable value; a
+ * date in the past is 0.
  */
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  const requested = requestedRetryAfter(value, now);
+  return requested === undefined ? undefined : Math.min(requested, MAX_RETRY_AFTER_MS);
+}
+
+/** `Retry-After` in milliseconds from `now` as Atlas sent it, without the cap. */
+export function requestedRetryAfter(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;

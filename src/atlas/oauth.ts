@@ -1,8 +1,10 @@
 /**
  * Access tokens of an Atlas service account (OAuth 2.0 client credentials). Atlas limits the token
- * endpoint to about 10 requests a minute and a service account to 100 live tokens, so the token
- * is cached until shortly before it expires, concurrent callers share one request, and a hard
- * budget stops a bug or an outage from turning into a token storm.
+ * endpoint to about 10 requests a minute and a service account to 100 live tokens (then every
+ * token request of every user of the account gets 403), so the token is cached until shortly
+ * before it expires, concurrent callers share one request, a replaced token is revoked, no more
+ * than two tokens are ever live at once, and a hard budget stops a bug or an outage from turning
+ * into a token storm.
  */
 import type { Dispatcher } from "undici";
 import { z } from "zod";
@@ -54,14 +56,31 @@ export const DEFAULT_REFRESH_MARGIN_MS = 60_000;
 /** The default token request budget, Atlas's documented limit per client and IP. */
 export const DEFAULT_MAX_TOKEN_REQUESTS_PER_MINUTE = 10;
 
+/**
+ * Most tokens held at once that are neither expired nor known to be revoked: the one in use and
+ * the one it replaces while that one's revocation is under way (or failed).
+ */
+export const MAX_LIVE_TOKENS = 2;
+
+/**
+ * A token younger than this (or than a quarter of its lifetime, if that is shorter) is "fresh":
+ * Atlas's 401 to it says more about the resource (a project the account may not read) than about
+ * the token, so it is not replaced (see auth.ts).
+ */
+export const FRESH_TOKEN_MS = 60_000;
+
 const WINDOW_MS = 60_000;
 const GET_TOKEN = "get service account token";
 const REVOKE_TOKEN = "revoke service account token";
 
 interface CachedToken {
   readonly token: string;
+  /** When the request that obtained it started, epoch ms. */
+  readonly issuedAt: number;
   /** When to fetch a new one (expiry minus the margin), epoch ms. */
   readonly refreshAt: number;
+  /** When Atlas stops accepting it, epoch ms. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -78,6 +97,10 @@ export class TokenSource {
   /** Start times of the token requests of the last 60 s, oldest first. */
   readonly #sent: number[] = [];
   #cached: CachedToken | undefined;
+  /** Tokens obtained and neither expired nor known to be revoked, oldest first. */
+  #held: CachedToken[] = [];
+  /** Revocations of replaced tokens still under way. */
+  readonly #revoking = new Set<Promise<void>>();
   #inflight: Promise<CachedToken> | undefined;
   /** A Retry-After in force: no token request before `until`. */
   #backoff: { readonly until: number; readonly error: AtlasHttpError } | undefined;
@@ -102,7 +125,8 @@ export class TokenSource {
    * Resolves with a valid access token: the cached one, or a new one shared by every concurrent
    * caller. The signal only stops this caller's wait, never the shared request. Rejects with an
    * AtlasAuthError when the request budget is spent, an AtlasHttpError while a Retry-After is in
-   * force or when the endpoint refuses, an AtlasDecodeError for a malformed answer.
+   * force or when the endpoint refuses, an AtlasDecodeError for a malformed answer, and an
+   * AtlasAuthError when a new token would make more than MAX_LIVE_TOKENS live.
    */
   getToken(signal?: AbortSignal): Promise<string> {
     if (signal?.aborted) return Promise.reject(signal.reason as unknown);
@@ -133,27 +157,45 @@ export class TokenSource {
     return this.#cached?.token;
   }
 
-  /** Drops the cached token if it is `token` (Atlas refused it); the next getToken fetches anew. */
+  /** True when `token` is younger than FRESH_TOKEN_MS and than a quarter of its lifetime. */
+  isFresh(token: string): boolean {
+    const held = this.#held.find((t) => t.token === token);
+    if (held === undefined) return false;
+    const window = Math.min(FRESH_TOKEN_MS, (held.expiresAt - held.issuedAt) / 4);
+    return this.#now() - held.issuedAt < window;
+  }
+
+  /** How many tokens this source holds that are neither expired nor known to be revoked. */
+  liveTokens(): number {
+    const now = this.#now();
+    this.#held = this.#held.filter((t) => t.expiresAt > now);
+    return this.#held.length;
+  }
+
+  /**
+   * Drops the cached token if it is `token` (Atlas refused it); the next getToken fetches anew
+   * and revokes it once the new one is in.
+   */
   invalidate(token: string): void {
     if (this.#cached?.token === token) this.#cached = undefined;
   }
 
   /**
-   * Revokes the cached token, if any, so it does not count against the account's live tokens.
-   * Never rejects: the outcome says what happened.
+   * Revokes the cached token, if any, so it does not count against the account's live tokens,
+   * and waits for the revocations of replaced tokens still under way. `signal` bounds the wait
+   * (shutdown has a deadline). Never rejects: the outcome says what happened to the cached token.
    */
-  async revoke(): Promise<RevokeOutcome> {
-    await this.#inflight?.catch(() => undefined);
-    const cached = this.#cached;
-    if (!cached) return { status: "none" };
+  async revoke(signal?: AbortSignal): Promise<RevokeOutcome> {
     const context = { operation: REVOKE_TOKEN, target: REVOKE_PATH };
     try {
-      const body = new URLSearchParams({ token: cached.token, token_type_hint: "access_token" });
-      const response = await this.#post(REVOKE_PATH, REVOKE_TOKEN, body.toString());
-      if (response.status < 200 || response.status > 299) {
-        return { status: "failed", error: this.#httpError(response, context) };
-      }
+      await untilAborted(
+        Promise.all([this.#inflight?.catch(() => undefined), ...this.#revoking]),
+        signal,
+      );
+      const cached = this.#cached;
+      if (!cached) return { status: "none" };
       if (this.#cached === cached) this.#cached = undefined;
+      await this.#revokeOne(cached, signal);
       return { status: "revoked" };
     } catch (error) {
       return {
@@ -165,8 +207,35 @@ export class TokenSource {
     }
   }
 
+  /** Revokes one held token; throws an AtlasError when Atlas refuses or cannot be reached. */
+  async #revokeOne(held: CachedToken, signal?: AbortSignal): Promise<void> {
+    const context = { operation: REVOKE_TOKEN, target: REVOKE_PATH };
+    const body = new URLSearchParams({ token: held.token, token_type_hint: "access_token" });
+    const response = await this.#post(REVOKE_PATH, REVOKE_TOKEN, body.toString(), signal);
+    if (response.status < 200 || response.status > 299) throw this.#httpError(response, context);
+    this.#held = this.#held.filter((t) => t !== held);
+  }
+
+  /** Revokes the tokens `current` replaced, in the background; a failure leaves them held. */
+  #revokeReplaced(current: CachedToken): void {
+    for (const old of this.#held.filter((t) => t !== current)) {
+      const revoking = this.#revokeOne(old).catch(() => undefined);
+      this.#revoking.add(revoking);
+      void revoking.finally(() => this.#revoking.delete(revoking));
+    }
+  }
+
   async #fetch(): Promise<CachedToken> {
     const context = { operation: GET_TOKEN, target: TOKEN_PATH };
+    // A replaced token still being revoked counts as live until Atlas has answered.
+    if (this.liveTokens() >= MAX_LIVE_TOKENS) await Promise.all(this.#revoking);
+    if (this.liveTokens() >= MAX_LIVE_TOKENS) {
+      throw new AtlasAuthError(
+        `${MAX_LIVE_TOKENS} live tokens are held and the replaced one could not be revoked; ` +
+          `no new token until one expires`,
+        context,
+      );
+    }
     const started = this.#now();
     this.#admit(started, context);
     const response = await this.#post(TOKEN_PATH, GET_TOKEN, "grant_type=client_credentials");
@@ -180,8 +249,15 @@ export class TokenSource {
     const { token, expiresInMs } = decodeToken(response.body, context);
     // A token shorter-lived than twice the margin is still used for half its life.
     const margin = Math.min(this.#margin, expiresInMs / 2);
-    const cached = { token, refreshAt: started + expiresInMs - margin };
+    const cached = {
+      token,
+      issuedAt: started,
+      refreshAt: started + expiresInMs - margin,
+      expiresAt: started + expiresInMs,
+    };
     this.#cached = cached;
+    this.#held.push(cached);
+    this.#revokeReplaced(cached);
     return cached;
   }
 
@@ -213,8 +289,14 @@ export class TokenSource {
     this.#sent.push(now);
   }
 
-  #post(path: string, operation: string, body: string): Promise<SendResponse> {
+  #post(
+    path: string,
+    operation: string,
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<SendResponse> {
     return send(this.#transport, {
+      signal,
       method: "POST",
       path,
       headers: {
@@ -253,7 +335,12 @@ export class TokenSource {
 
   /** Blanks out any secret a server might echo back into an error text. */
   #redact(text: string): string {
-    const secrets = [this.#options.clientSecret, this.#basic, this.#cached?.token];
+    const secrets = [
+      this.#options.clientSecret,
+      this.#basic,
+      ...this.#held.map((t) => t.token),
+      this.#cached?.token,
+    ];
     let out = text;
     for (const secret of secrets) {
       if (secret) out = out.split(secret).join("[redacted]");

@@ -1,9 +1,10 @@
 /**
- * The HTTP edge shared by every Atlas call: one keep-alive undici Agent for the process, a
+ * The HTTP edge shared by every Atlas call: one keep-alive undici dispatcher for the process
+ * (through the egress proxy that HTTPS_PROXY, HTTP_PROXY and NO_PROXY name, if any), a
  * `send` that applies timeouts and the User-Agent, reads the body within a size limit, reports
  * each request to an observer (for metrics), and turns every undici failure into a typed error.
  */
-import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { EnvHttpProxyAgent, errors as undiciErrors, request, type Dispatcher } from "undici";
 import {
   AtlasDecodeError,
   AtlasError,
@@ -47,15 +48,24 @@ export interface RequestObservation {
 /** Receives every request's outcome; must not throw. */
 export type RequestObserver = (observation: RequestObservation) => void;
 
-/** Creates the process-wide keep-alive Agent. */
+/**
+ * Creates the process-wide keep-alive dispatcher. It honours the proxy variables of `env` as
+ * curl does (lower case first): `HTTPS_PROXY` for https:// Atlas, `HTTP_PROXY` for http://, and
+ * `NO_PROXY` (host names, domains, `*`) for hosts reached directly; none set, no proxy.
+ */
 export function createAgent(
   options: { connectTimeoutMs?: number; maxBodyBytes?: number } = {},
-): Agent {
-  return new Agent({
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Dispatcher {
+  return new EnvHttpProxyAgent({
     connect: { timeout: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs },
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
     maxResponseSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    // An empty value means "no proxy", where undici would fall back to process.env itself.
+    httpProxy: env["http_proxy"] ?? env["HTTP_PROXY"] ?? "",
+    httpsProxy: env["https_proxy"] ?? env["HTTPS_PROXY"] ?? "",
+    noProxy: env["no_proxy"] ?? env["NO_PROXY"] ?? "",
   });
 }
 

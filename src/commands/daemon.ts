@@ -25,20 +25,29 @@ import {
   type PollContext,
   type ResilienceOptions,
 } from "../polling/resilience.js";
+import { logCappedRetryAfter } from "../polling/retry-after-cap.js";
 import { Scheduler } from "../polling/scheduler.js";
+import { CycleHealth, defaultStaleAfterMs } from "../http/health.js";
 import { startServer, type MetricsServer } from "../http/server.js";
 import { FileStateStore, type StateStore } from "../state/store.js";
 import { isExported } from "../tracker/tracker.js";
 import { USER_AGENT, VERSION } from "../version.js";
 
-/** How long shutdown waits for the requests in flight before aborting them. */
-export const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long shutdown waits for the requests in flight before aborting them, and for the token's
+ * revocation: with the state saved in between, a stop takes well under Docker's 10 s whatever
+ * Atlas does (main.ts exits at SHUTDOWN_DEADLINE_MS in any case).
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
+export const REVOKE_TIMEOUT_MS = 2_000;
 
 /** Replaceable dependencies; each defaults to the real thing. */
 export interface DaemonDeps {
   readonly logger: Logger;
   readonly now?: () => number;
   readonly store?: StateStore;
+  /** The environment, for the proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** The HTTP dispatcher for Atlas; by default a keep-alive Agent owned by the daemon. */
   readonly agent?: Dispatcher;
   /** Batches a cycle's log lines into one write (main passes its stdout's). */
@@ -82,8 +91,10 @@ export class Daemon {
   readonly #pacer: Pacer;
   /** Aborts every request in flight when shutdown runs out of patience. */
   readonly #abort = new AbortController();
+  readonly #health: CycleHealth;
   #server: MetricsServer | undefined;
   #ready = false;
+  /** Set by stop(): a start-up still under way goes no further. */
   #stopping = false;
   #firstRound: Promise<void> | undefined;
   #discoveryTimer: NodeJS.Timeout | undefined;
@@ -100,7 +111,7 @@ export class Daemon {
     this.#logger = deps.logger;
     this.#ownedAgent = deps.agent
       ? undefined
-      : createAgent({ connectTimeoutMs: settings.timeouts.connectMs });
+      : createAgent({ connectTimeoutMs: settings.timeouts.connectMs }, deps.env ?? process.env);
     const agent = deps.agent ?? (this.#ownedAgent as Dispatcher);
     const jobs = () => this.poller.jobs();
     const current = () => this.#settings;
@@ -116,7 +127,10 @@ export class Daemon {
     );
     this.metrics.setSunset("tenant", "config", settings.tenantSunset);
     this.#pacer = new Pacer({ now });
-    const observer = (observation: RequestObservation) => this.#observe(observation);
+    const observer = (observation: RequestObservation) => {
+      this.#observe(observation);
+      logCappedRetryAfter(this.#logger, observation, now());
+    };
     this.#authenticator = createAuthenticator(settings.credentials, {
       agent,
       baseUrl: settings.baseUrl,
@@ -183,6 +197,9 @@ export class Daemon {
       concurrency: settings.concurrency,
     });
     this.discovery.setWatch(settings.watch);
+    this.#health = new CycleHealth(
+      () => settings.healthStaleAfterMs ?? defaultStaleAfterMs(this.#scheduler.longestGapMs()),
+    );
     this.#scheduler = new Scheduler({
       schedule: settings.schedule,
       // A tick only starts the targets that are due: it never waits for one that is slow.
@@ -214,16 +231,18 @@ export class Daemon {
 
   /**
    * Listens, loads the state, discovers what to watch, runs the first cycle and starts the
-   * schedule. Resolves once the first cycle's targets are over.
+   * schedule. Resolves once the first cycle's targets are over. After stop() it goes no further,
+   * so that a stop at any moment of start-up keeps the saved state as it was.
    */
   async start(): Promise<void> {
     const { listen } = this.#settings;
-    this.#server = await startServer(
+    const server = await startServer(
       {
         render: () => this.metrics.render(),
         contentType: this.metrics.contentType,
         isReady: () => this.#ready,
         status: () => this.statusSnapshot(),
+        isHealthy: () => this.#health.healthy(),
         logger: this.#logger,
         lifecycle: {
           enabled: () => this.#settings.enableLifecycle,
@@ -233,7 +252,10 @@ export class Daemon {
       listen.host,
       listen.port,
     );
+    if (this.#stopping) return server.close();
+    this.#server = server;
     await this.poller.restore();
+    if (this.#stopping) return;
     this.#lastReload = {
       at: this.#now(),
       successful: true,
@@ -248,7 +270,7 @@ export class Daemon {
         watch: this.#settings.watch.length,
         schedule: this.#settings.schedule,
         api: this.#settings.api,
-        listen: `${this.#server.address.address}:${this.#server.address.port}`,
+        listen: `${server.address.address}:${server.address.port}`,
         auth: this.#settings.credentials.kind,
       },
       "atlas-restore-watch started",
@@ -391,16 +413,18 @@ export class Daemon {
   }
 
   /**
-   * Stops the schedule and discovery, lets the requests in flight finish (aborting them after
-   * the grace period), saves, revokes the token, closes.
+   * Stops the schedule and discovery, lets the requests in flight finish (aborting them once
+   * SHUTDOWN_GRACE_MS has passed in all), saves, revokes the token (giving up after
+   * REVOKE_TIMEOUT_MS), closes. Nothing is saved before the saved state was loaded.
    */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#discoveryTimer);
+    const graceEnds = performance.now() + SHUTDOWN_GRACE_MS;
     await this.#scheduler.stop(SHUTDOWN_GRACE_MS);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), SHUTDOWN_GRACE_MS);
+      timer = setTimeout(() => resolve("timeout"), Math.max(0, graceEnds - performance.now()));
     });
     const outcome = await Promise.race([this.poller.idle().then(() => "done" as const), timedOut]);
     clearTimeout(timer);
@@ -409,7 +433,7 @@ export class Daemon {
       await this.poller.idle();
     }
     this.poller.save();
-    const revoked = await this.#authenticator.close();
+    const revoked = await this.#authenticator.close(AbortSignal.timeout(REVOKE_TIMEOUT_MS));
     if (revoked.status === "failed") {
       // A token left alive expires on its own; say so rather than fail the shutdown.
       this.#logger.warn(
@@ -418,7 +442,8 @@ export class Daemon {
       );
     }
     await this.#server?.close();
-    await this.#ownedAgent?.close();
+    // Nothing is left to send: a request still hanging on Atlas is dropped, not awaited.
+    await this.#ownedAgent?.destroy();
     this.#logger.info({ event: "daemon_stopped" }, "atlas-restore-watch stopped");
   }
 
@@ -427,6 +452,7 @@ export class Daemon {
     const started = performance.now();
     try {
       const result = await this.poller.pollOnce(this.#abort.signal, deadline);
+      this.#health.cycleFinished();
       const seconds = (performance.now() - started) / 1000;
       this.metrics.observeCycle(seconds);
       this.#logger.debug(

@@ -4,7 +4,7 @@
  */
 import { readFile as fsReadFile } from "node:fs/promises";
 import { DEFAULT_BASE_URL } from "../atlas/endpoints.js";
-import { parseBaseUrl, redactUrlUserInfo } from "./base-url.js";
+import { cleartextProblem, parseBaseUrl, redactUrlUserInfo } from "./base-url.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { readCredentials } from "./credentials.js";
 import { quoteValue } from "./problem-text.js";
@@ -28,8 +28,9 @@ export interface LoadAtlasAccessOptions {
 }
 
 /**
- * Reads MONGODB_ATLAS_BASE_URL (default https://cloud.mongodb.com) and the credentials (a
- * service account or an API key, each variable also as NAME_FILE). Throws a ConfigError listing
+ * Reads MONGODB_ATLAS_BASE_URL (default https://cloud.mongodb.com; `http://` only on a loopback
+ * host unless RESTORE_WATCH_ALLOW_INSECURE_HTTP is `true`) and the credentials (a service account
+ * or an API key, each variable also as NAME_FILE). Throws a ConfigError listing
  * every problem; a secret is never quoted, and a URL's user info is redacted.
  */
 export async function loadAtlasAccess(options: LoadAtlasAccessOptions): Promise<AtlasAccess> {
@@ -38,7 +39,14 @@ export async function loadAtlasAccess(options: LoadAtlasAccessOptions): Promise<
   let baseUrl = DEFAULT_BASE_URL;
   if (text !== undefined && text !== "") {
     const parsed = parseBaseUrl(text);
-    if (parsed.ok) baseUrl = parsed.value;
+    const cleartext = parsed.ok ? cleartextProblem(parsed.value) : undefined;
+    const allowed = options.env["RESTORE_WATCH_ALLOW_INSECURE_HTTP"] === "true";
+    if (parsed.ok && cleartext !== undefined && !allowed) {
+      problems.push({
+        key: BASE_URL_VARIABLE,
+        message: `${quoteValue(parsed.value)} ${cleartext}`,
+      });
+    } else if (parsed.ok) baseUrl = parsed.value;
     else {
       problems.push({
         key: BASE_URL_VARIABLE,

@@ -28,3 +28,22 @@ export function parseBaseUrl(text: string): Parsed<string> {
 export function redactUrlUserInfo(text: string): string {
   return text.replace(/\/\/[^/?#]*@/, "//<redacted>@");
 }
+
+/** True for a host name that always means this machine: `localhost`, 127.0.0.0/8, `[::1]`. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Why a base URL may not be used with real credentials, if it may not: `http://` on a host other
+ * than loopback would send the client secret (or the digest exchange) in cleartext.
+ */
+export function cleartextProblem(origin: string): string | undefined {
+  const url = new URL(origin);
+  if (url.protocol !== "http:" || isLoopbackHost(url.hostname)) return undefined;
+  return (
+    "uses http:// on a host that is not loopback, which would send the credentials in " +
+    "cleartext; use https://, or set allowInsecureHttp: true (RESTORE_WATCH_ALLOW_INSECURE_HTTP) " +
+    "for a test server you trust"
+  );
+}

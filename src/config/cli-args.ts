@@ -56,8 +56,12 @@ directory fills variables that are not set):
   RESTORE_WATCH_CONCURRENCY     concurrency  1..64                  (${CONFIG_DEFAULTS.concurrency})
   LOG_LEVEL                     logLevel     fatal|error|warn|info|debug|trace|silent (${CONFIG_DEFAULTS.logLevel})
   MONGODB_ATLAS_BASE_URL        baseUrl      http(s) origin         (${CONFIG_DEFAULTS.baseUrl})
+                                             (http:// on loopback only, unless allowed:)
+  RESTORE_WATCH_ALLOW_INSECURE_HTTP allowInsecureHttp true | false (false)
+  RESTORE_WATCH_HEALTH_STALE_AFTER  healthStaleAfter  duration (5 intervals, at least 5m)
   RESTORE_WATCH_DISCOVERY_INTERVAL  discoveryInterval  duration, at least 1s (${CONFIG_DEFAULTS.discoveryInterval})
   RESTORE_WATCH_ENABLE_LIFECYCLE    enableLifecycle    true | false: POST /-/reload (${CONFIG_DEFAULTS.enableLifecycle})
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY the egress proxy for Atlas, as curl reads them
 File only: finishedRetention (${CONFIG_DEFAULTS.finishedRetention}), timeouts.connect/headers/body
 (${formatDuration(timeouts.connectMs)}/${formatDuration(timeouts.headersMs)}/${formatDuration(timeouts.bodyMs)}, at most 5m), watch (orgId, groupId or
 groupId + clusterName entries), jobs (restore jobs by id); both optional.

@@ -24,6 +24,10 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
     finishedRetention: formatDuration(settings.finishedRetentionMs),
     logLevel: settings.logLevel,
     baseUrl: settings.baseUrl,
+    ...(settings.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+    ...(settings.healthStaleAfterMs !== undefined
+      ? { healthStaleAfter: formatDuration(settings.healthStaleAfterMs) }
+      : {}),
     timeouts: {
       connect: formatDuration(settings.timeouts.connectMs),
       headers: formatDuration(settings.timeouts.headersMs),

@@ -5,6 +5,7 @@
  */
 import { readFile as fsReadFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { cleartextProblem } from "./base-url.js";
 import { parseCalendarDate } from "./calendar-date.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { locateConfigFile, readConfigFile } from "./config-file.js";
@@ -13,7 +14,7 @@ import { CONFIG_DEFAULTS } from "./defaults.js";
 import { parsePositiveDuration } from "./duration.js";
 import { parseListenAddress } from "./listen-address.js";
 import type { Parsed } from "./parsed.js";
-import { childKey } from "./problem-text.js";
+import { childKey, quoteValue } from "./problem-text.js";
 import {
   ENV_SCHEMAS,
   FILE_KEYS,
@@ -84,6 +85,18 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
   });
   problems.push(...credentialProblems);
 
+  const baseUrlProblem = cleartextProblem(
+    envValues.baseUrl ?? fileValues.baseUrl ?? CONFIG_DEFAULTS.baseUrl,
+  );
+  if (baseUrlProblem && !(envValues.allowInsecureHttp ?? fileValues.allowInsecureHttp ?? false)) {
+    const fromEnv = envValues.baseUrl !== undefined;
+    const url = (fromEnv ? envValues.baseUrl : fileValues.baseUrl) ?? "";
+    problems.push({
+      key: fromEnv ? "MONGODB_ATLAS_BASE_URL" : "baseUrl",
+      message: `${quoteValue(url)} ${baseUrlProblem}`,
+    });
+  }
+
   if (problems.length > 0 || credentials === undefined) throw new ConfigError(problems);
   const pick = <K extends FileKey>(name: K, fallback: NonNullable<FileValues[K]>) =>
     envValues[name] ?? fileValues[name] ?? fallback;
@@ -110,7 +123,14 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
       defaultOf(parseDiscoveryInterval(CONFIG_DEFAULTS.discoveryInterval)),
     ),
     enableLifecycle: pick("enableLifecycle", CONFIG_DEFAULTS.enableLifecycle),
+    ...(pick("allowInsecureHttp", false) ? { allowInsecureHttp: true } : {}),
+    ...optional("healthStaleAfterMs", envValues.healthStaleAfter ?? fileValues.healthStaleAfter),
   };
+}
+
+/** `{[key]: value}`, or nothing when the value is undefined (an unset optional setting). */
+function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
 }
 
 function defaultOf<T>(parsed: Parsed<T>): T {

@@ -224,6 +224,8 @@ export const FILE_SCHEMAS = {
   baseUrl: parsedString(parseBaseUrl, "is not an http or https URL", redactUrlUserInfo),
   discoveryInterval: parsedString(parseDiscoveryInterval, NOT_A_DURATION),
   enableLifecycle: z.boolean({ error: NOT_A_BOOLEAN }),
+  allowInsecureHttp: z.boolean({ error: NOT_A_BOOLEAN }),
+  healthStaleAfter: parsedString((text) => parsePositiveDuration(text), NOT_A_DURATION),
   timeouts: timeoutsSchema,
   jobs: jobsSchema,
   watch: watchSchema,
@@ -241,6 +243,13 @@ export const FILE_KEYS = Object.keys(FILE_SCHEMAS) as FileKey[];
 const TIMEOUT_KEYS = ["connect", "headers", "body"] as const;
 const JOB_KEYS = ["groupId", "clusterName", "restoreId", "api"] as const;
 const WATCH_KEYS = ["orgId", "groupId", "clusterName"] as const;
+
+/** `true` or `false` in a variable. */
+const booleanText = parsedString(
+  (text): Parsed<boolean> =>
+    text === "true" ? accept(true) : text === "false" ? accept(false) : refuse(NOT_A_BOOLEAN),
+  NOT_A_BOOLEAN,
+);
 
 /** The environment variables that override a key of the file, with their own schemas. */
 export const ENV_SCHEMAS = {
@@ -263,13 +272,11 @@ export const ENV_SCHEMAS = {
     key: "discoveryInterval",
     schema: FILE_SCHEMAS.discoveryInterval,
   },
-  RESTORE_WATCH_ENABLE_LIFECYCLE: {
-    key: "enableLifecycle",
-    schema: parsedString(
-      (text): Parsed<boolean> =>
-        text === "true" ? accept(true) : text === "false" ? accept(false) : refuse(NOT_A_BOOLEAN),
-      NOT_A_BOOLEAN,
-    ),
+  RESTORE_WATCH_ENABLE_LIFECYCLE: { key: "enableLifecycle", schema: booleanText },
+  RESTORE_WATCH_ALLOW_INSECURE_HTTP: { key: "allowInsecureHttp", schema: booleanText },
+  RESTORE_WATCH_HEALTH_STALE_AFTER: {
+    key: "healthStaleAfter",
+    schema: FILE_SCHEMAS.healthStaleAfter,
   },
 } as const satisfies Record<string, { key: FileKey; schema: z.ZodType }>;
 

@@ -51,6 +51,13 @@ export interface Settings {
   readonly finishedRetentionMs: number;
   readonly logLevel: string;
   readonly baseUrl: string;
+  /** Set when an `http://` base URL on a host other than loopback was allowed on purpose. */
+  readonly allowInsecureHttp?: boolean;
+  /**
+   * `/healthz` fails when no poll cycle has finished for this long; by default five intervals of
+   * the schedule, and at least five minutes (see health.ts).
+   */
+  readonly healthStaleAfterMs?: number;
   readonly timeouts: Timeouts;
   readonly credentials: Credentials;
   /** Restore jobs named one by one; may be empty. */

@@ -45,7 +45,10 @@ export interface Metrics {
   /** A job not polled this cycle because its rate-limit bucket was held past the deadline. */
   pollDeferred(api: ApiFamily, reason: string): void;
   transition(api: ApiFamily, from: RestoreStatus | null, to: RestoreStatus): void;
+  /** Records the last verdict on Atlas; `atlas_restore_api_up` has no value before the first. */
   setApiUp(up: boolean): void;
+  /** The last verdict on Atlas, if any (kept in the state file across restarts). */
+  apiUp(): boolean | undefined;
   setSunset(api: ApiFamily, source: "config" | "header", epochMs: number): void;
   setRateLimitRemaining(api: string, remaining: number): void;
   /** A target (a cluster's LIST, a job's GET) still in flight at its next tick, so not polled. */
@@ -113,12 +116,14 @@ export function createMetrics(
     labelNames: ["api", "reason"],
     registers: [registry],
   });
+  // Registered on the first verdict: a value of 0 before anything is known would fire
+  // AtlasRestoreApiDown for a daemon that had nothing to ask yet.
   const apiUp = new Gauge({
     name: "atlas_restore_api_up",
-    help: "1 when the last poll cycle reached Atlas, else 0.",
-    registers: [registry],
+    help: "1 when Atlas last answered usefully (any answer but 401, 403 and 5xx), 0 when it could not be reached or refused the credentials; absent until known.",
+    registers: [],
   });
-  apiUp.set(0);
+  let apiUpValue: boolean | undefined;
   const sunset = new Gauge({
     name: "atlas_restore_api_sunset_timestamp_seconds",
     help: "When an endpoint family stops being served, from the configuration or Atlas's Sunset header.",
@@ -202,7 +207,12 @@ export function createMetrics(
       transitions.inc({ api, from: from ?? NEW_JOB_LABEL, to });
     },
     setApiUp(up) {
+      if (apiUpValue === undefined) registry.registerMetric(apiUp);
+      apiUpValue = up;
       apiUp.set(up ? 1 : 0);
+    },
+    apiUp() {
+      return apiUpValue;
     },
     setSunset(api, source, epochMs) {
       sunset.set({ api, source }, epochMs / 1000);

@@ -1,8 +1,9 @@
 /**
- * The HTTP server for Prometheus, the orchestrator and people: /metrics, /healthz, /readyz, the
- * status page at / and its data at /api/jobs, and `POST /-/reload` (only when lifecycle APIs are
- * enabled, as Prometheus's --web.enable-lifecycle). It limits header size and time per request,
- * answers a bad query with 400 and anything else with 404.
+ * The HTTP server for Prometheus, the orchestrator and people: /metrics, /healthz (503 when poll
+ * cycles stopped finishing), /readyz, the status page at / and its data at /api/jobs, and
+ * `POST /-/reload` (only when lifecycle APIs are enabled, as Prometheus's --web.enable-lifecycle).
+ * It limits header size and time per request, answers a bad query with 400 and anything else
+ * with 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,6 +21,8 @@ export interface ServerOptions {
   readonly isReady: () => boolean;
   /** What the status page and /api/jobs show, taken per request. */
   readonly status: () => StatusSnapshot;
+  /** False when no poll cycle has finished for too long (see health.ts); healthy if absent. */
+  readonly isHealthy?: () => boolean;
   readonly logger: Logger;
   /** `POST /-/reload`: whether it is enabled now (403 otherwise), and what it runs. */
   readonly lifecycle?: {
@@ -77,7 +80,9 @@ async function handle(options: ServerOptions, req: IncomingMessage, res: ServerR
     case "/api/jobs":
       return answer(res, jobsApiAnswer(options.status(), search));
     case "/healthz":
-      return reply(res, 200, "ok\n");
+      return (options.isHealthy?.() ?? true)
+        ? reply(res, 200, "ok\n")
+        : reply(res, 503, "no poll cycle finished recently\n");
     case "/readyz":
       return options.isReady() ? reply(res, 200, "ready\n") : reply(res, 503, "not ready\n");
     default: {

@@ -14,6 +14,8 @@ import type { ApiMode, JobSettings } from "../config/settings.js";
 import type { HoldLines, Logger } from "../logger.js";
 import type { Metrics, PollTarget } from "../http/metrics.js";
 import { AccessDeniedReporter } from "./access-denied.js";
+import { apiUsableAfter } from "./api-verdict.js";
+import { reportLoad } from "./state-load-report.js";
 import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
@@ -46,14 +48,8 @@ export type ListJobs = (
 /** The families whose restore jobs a watched cluster is listed on. */
 export type ListedApi = "flex" | "dedicated";
 
-/** How long a change waits for others to share its save; its line follows the save. */
+/** How long a change waits for others to share its save, with which its line is written. */
 export const FLUSH_DELAY_MS = 100;
-
-/**
- * Most changes whose lines are formatted before their save; a held batch (logger.ts) stays
- * below its 1 MiB limit with this many lines, so none is written before the save.
- */
-const MAX_LINES_FORMATTED_EARLY = 500;
 
 /** A cluster whose restore jobs are listed. */
 export interface ClusterRef {
@@ -168,6 +164,43 @@ class Limiter {
 }
 
 /** Holds the tracked state of every known job and polls the targets. */
+/**
+ * Saves the state and logs what it records, so that a kill at any moment neither loses a line nor
+ * (but in one instant) repeats one: the new state is made durable in a temporary file first, then
+ * the lines are written (held ones in one write), then the rename commits the state. A kill before
+ * the lines leaves the old state, and the restart logs them; a kill during the rename, which can
+ * take milliseconds, comes after them; only a kill between the write and the rename system calls
+ * would make a restart repeat them. When the save fails, or the store does not call back, the
+ * lines are logged anyway: a restart may repeat them, which beats losing them.
+ */
+function saveAndLog(
+  hold: HoldLines | undefined,
+  save: (beforeCommit: () => void) => boolean,
+  log: () => void,
+): boolean {
+  let logged = false;
+  const logOnce = (): void => {
+    if (logged) return;
+    logged = true;
+    log();
+  };
+  const run = (flush: () => void): boolean => {
+    const saved = save(() => {
+      logOnce();
+      flush();
+    });
+    logOnce();
+    return saved;
+  };
+  return hold ? hold(run) : run(() => undefined);
+}
+
+/** Adds what a failure says about Atlas (see api-verdict.ts) to the cycle's verdicts. */
+function recordVerdict(tally: Tally, error: AtlasError): void {
+  const usable = apiUsableAfter(error);
+  if (usable !== undefined) tally.reached.push(usable);
+}
+
 export class Poller {
   readonly #options: PollerOptions;
   readonly #states = new Map<string, JobState>();
@@ -190,6 +223,8 @@ export class Poller {
   #flushScheduled = false;
   #dirty = false;
   readonly #accessDenied = new AccessDeniedReporter();
+  /** False until restore() has read the saved state: nothing may be saved over it before. */
+  #restored = false;
   #saveFailing = false;
 
   constructor(options: PollerOptions) {
@@ -289,22 +324,22 @@ export class Poller {
 
   /** Loads the saved state: every saved job, configured or discovered. */
   async restore(): Promise<void> {
-    const { logger, store } = this.#options;
+    const { logger, store, metrics } = this.#options;
     const result = await store.load();
-    if (result.kind === "moved_aside") {
-      logger.warn(
-        { event: "state_moved_aside", problem: result.problem, movedTo: result.movedTo },
-        "state file unusable; moved aside, starting fresh",
-      );
-      return;
-    }
-    if (result.kind === "absent") return;
+    this.#restored = true;
+    reportLoad(logger, result);
+    if (result.kind !== "loaded") return;
+    if (result.apiUp !== undefined) metrics.setApiUp(result.apiUp);
     for (const saved of result.jobs) this.#states.set(jobKey(saved), saved);
     logger.info({ event: "state_loaded", jobs: result.jobs.length }, "state loaded");
   }
 
-  /** Saves the state now, durably, logging what it records. False on failure. */
+  /**
+   * Saves the state now, durably, logging what it records. False on failure, and before restore()
+   * has read the saved state (a stop during start-up keeps it as it was).
+   */
   save(): boolean {
+    if (!this.#restored) return false;
     return this.#flush();
   }
 
@@ -465,11 +500,7 @@ export class Poller {
     }, FLUSH_DELAY_MS).unref();
   }
 
-  /**
-   * Saves the state, then logs the changes it records, in one synchronous run: a kill can fall
-   * between the two only in the instant between the rename and the lines' write. If the save
-   * failed, the changes are logged anyway: a restart may repeat them, which beats losing them.
-   */
+  /** Saves the state and logs the changes it records (see saveAndLog). */
   #flush(): boolean {
     const { logger, metrics, store } = this.#options;
     const pending = this.#pending;
@@ -480,23 +511,11 @@ export class Poller {
         this.#options.onReported?.(state, event);
       }
     };
-    const hold = this.#options.holdLines;
-    let saved: boolean;
-    if (hold && pending.length <= MAX_LINES_FORMATTED_EARLY) {
-      // Held lines reach stdout only when `hold` returns, after the save. Formatting them first
-      // (milliseconds for a few lines) leaves one write between the rename and the lines.
-      saved = hold(() => {
-        report();
-        return this.#writeState();
-      });
-    } else {
-      // Without a hold, or with more lines than a held batch keeps back: save, then log.
-      saved = (hold ?? ((fn) => fn()))(() => {
-        const written = this.#writeState();
-        report();
-        return written;
-      });
-    }
+    const saved = saveAndLog(
+      this.#options.holdLines,
+      (beforeCommit) => this.#writeState(beforeCommit),
+      report,
+    );
     if (saved) {
       this.#dirty = false;
       store.syncDirectory();
@@ -505,10 +524,15 @@ export class Poller {
   }
 
   /** Writes the state file; warns once when that starts failing and says when it works again. */
-  #writeState(): boolean {
+  #writeState(beforeCommit?: () => void): boolean {
     const { logger, store, now } = this.#options;
     try {
-      store.save([...this.#states.values()], now());
+      store.save(
+        [...this.#states.values()],
+        now(),
+        { apiUp: this.#options.metrics.apiUp() },
+        beforeCommit,
+      );
       if (this.#saveFailing) logger.info({ event: "state_save_recovered" }, "state saved again");
       this.#saveFailing = false;
       return true;
@@ -572,7 +596,7 @@ export class Poller {
         this.#countClusters();
         return this.#list(target, context, tally);
       }
-      tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
+      recordVerdict(tally, atlasError);
       const gone = atlasError instanceof AtlasHttpError && atlasError.status === 404;
       if (target.errorKind !== atlasError.kind) {
         const http = atlasError instanceof AtlasHttpError ? atlasError : undefined;
@@ -688,7 +712,7 @@ export class Poller {
           continue;
         }
         const step = observeError(latest(), atlasError);
-        tally.reached.push(atlasError instanceof AtlasHttpError && atlasError.status < 500);
+        recordVerdict(tally, atlasError);
         this.#commit(key, step.state, [...events, ...step.events], tally);
         // Dedicated reads need a role Flex reads do not: a 403 says so once per cluster.
         this.#accessDenied.observe(this.#options.logger, step.state, step.events, false);

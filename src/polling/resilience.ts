@@ -1,9 +1,10 @@
 /**
  * Retries and pacing around one job's poll. 5xx answers, network errors and timeouts are tried
- * again within the cycle with exponential backoff and full jitter, a few times at most; 429 and
- * 503 wait for Atlas's Retry-After through the pacer, or give up for this cycle when that wait
- * would run past the next tick. Other 4xx and bodies that are not the job are not retried.
- * The retry loop itself is cockatiel's.
+ * again within the cycle with exponential backoff and full jitter, a few times at most. A throttle
+ * (429, or 503 with Retry-After) is waited out as Atlas asks: at least its Retry-After, then much
+ * longer (10 s, 20 s, 40 s …) with jitter, through the pacer, so that the whole project waits;
+ * when that wait would run past the next tick, the poll gives up for this cycle. Other 4xx and
+ * bodies that are not the job are not retried. The retry loop itself is cockatiel's.
  */
 import { DelegateBackoff, handleWhen, retry } from "cockatiel";
 import { AtlasHttpError, AtlasNetworkError, AtlasTimeoutError } from "../atlas/errors.js";
@@ -30,6 +31,8 @@ export interface ResilienceOptions {
   readonly maxTries?: number;
   readonly initialDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** The first of the longer waits after a throttle (10 s, then 20 s, 40 s …). */
+  readonly throttleBaseMs?: number;
   readonly now?: () => number;
   /** A number in [0, 1), for the jitter. */
   readonly random?: () => number;
@@ -41,11 +44,33 @@ function isTransient(error: unknown): boolean {
   return error instanceof AtlasNetworkError || error instanceof AtlasTimeoutError;
 }
 
-/** Atlas asked for a pause: 429, or 503, with Retry-After. */
-function retryAfterOf(error: unknown): number | undefined {
-  return error instanceof AtlasHttpError && (error.status === 429 || error.status === 503)
-    ? error.retryAfterMs
-    : undefined;
+/** Atlas throttled the request: a 429, or a 503 that says when to come back. */
+function isThrottle(error: unknown): error is AtlasHttpError {
+  return (
+    error instanceof AtlasHttpError &&
+    (error.status === 429 || (error.status === 503 && error.retryAfterMs !== undefined))
+  );
+}
+
+/** Share of a throttle wait added at random on top of it, so that clients do not come back together. */
+const THROTTLE_JITTER = 0.25;
+
+/**
+ * How long to wait after the `count`-th throttle of one poll (1 for the first): Atlas's advice is
+ * at least Retry-After, then much longer waits (10 s, 20 s, 40 s …) with jitter. With Retry-After,
+ * the first wait is that; without it, the longer waits start at once. Never less than Retry-After;
+ * `random` (in [0, 1)) adds up to a quarter on top.
+ */
+export function throttleDelay(
+  count: number,
+  retryAfterMs: number | undefined,
+  random: number,
+  baseMs: number,
+): number {
+  const step = retryAfterMs !== undefined ? count - 1 : count;
+  const floor = step === 0 ? 0 : baseMs * 2 ** (step - 1);
+  const wait = Math.max(floor, retryAfterMs ?? 0);
+  return Math.round(wait * (1 + THROTTLE_JITTER * random));
 }
 
 /** Full jitter: a random delay up to the exponential cap of try `attempt` (1 for the first retry). */
@@ -83,24 +108,28 @@ export function createResilience(options: ResilienceOptions): RunResilient {
   const maxDelayMs = options.maxDelayMs ?? 4_000;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
+  const throttleBaseMs = options.throttleBaseMs ?? 10_000;
 
   return <T>(
     key: string,
     read: (signal: AbortSignal) => Promise<T>,
     { signal, deadline }: PollContext,
   ): Promise<T> => {
+    // Throttles met by this read so far, and the wait the last one asked for.
+    let throttles = 0;
+    let throttleWait = 0;
     const policy = retry(
       handleWhen((error) => {
         if (!isTransient(error)) return false;
-        // A pause Atlas asked for is waited out by the pacer, if it ends before the deadline.
-        const pause = retryAfterOf(error) ?? maxDelayMs;
+        // A throttle is waited out by the pacer, if the wait ends before the deadline.
+        const pause = isThrottle(error) ? throttleWait : maxDelayMs;
         return now() + pause < deadline;
       }),
       {
         maxAttempts: maxTries - 1,
         backoff: new DelegateBackoff((context) => {
           const failure = context.result;
-          if ("error" in failure && retryAfterOf(failure.error) !== undefined) return 0;
+          if ("error" in failure && isThrottle(failure.error)) return 0;
           return backoffDelay(context.attempt, random(), initialDelayMs, maxDelayMs);
         }),
       },
@@ -110,8 +139,11 @@ export function createResilience(options: ResilienceOptions): RunResilient {
       try {
         return await read(attemptSignal);
       } catch (error) {
-        const pause = retryAfterOf(error);
-        if (pause !== undefined) pacer.holdUntil(key, now() + pause);
+        if (isThrottle(error)) {
+          throttles++;
+          throttleWait = throttleDelay(throttles, error.retryAfterMs, random(), throttleBaseMs);
+          pacer.holdUntil(key, now() + throttleWait);
+        }
         throw error;
       }
     }, signal);

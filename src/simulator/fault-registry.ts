@@ -4,7 +4,7 @@ import { ScenarioError, describeIssues } from "./scenario-error.js";
 
 /** What a request is, as faults match it. */
 export interface FaultTarget {
-  readonly api: "tenant" | "flex" | "dedicated" | "token" | "groups" | "flexClusters";
+  readonly api: "tenant" | "flex" | "dedicated" | "token" | "revoke" | "groups" | "flexClusters";
   readonly orgId?: string;
   readonly groupId?: string;
   readonly clusterName?: string;
@@ -46,7 +46,7 @@ export class FaultRegistry {
 
   /**
    * The first fault matching `target` at `t` (seconds since t=0), using up one of its `times`.
-   * Faults without `match.api` apply to every restore-job family, never to the token endpoint.
+   * Faults without `match.api` apply to every restore-job family, never to the OAuth endpoints.
    */
   take(target: FaultTarget, t: number): Fault | undefined {
     const index = this.faults.findIndex((a) => matches(a.fault, target, t));

@@ -35,7 +35,9 @@ export const faultSchema = z
     kind: z.enum(FAULT_KINDS),
     match: z
       .strictObject({
-        api: z.enum(["tenant", "flex", "dedicated", "token", "groups", "flexClusters"]).optional(),
+        api: z
+          .enum(["tenant", "flex", "dedicated", "token", "revoke", "groups", "flexClusters"])
+          .optional(),
         orgId: z.string().optional(),
         groupId: z.string().optional(),
         clusterName: z.string().optional(),

@@ -1,7 +1,10 @@
-/** Serves `POST /api/oauth/token` and `POST /api/oauth/revoke`, with `api: token` faults. */
+/**
+ * Serves `POST /api/oauth/token` and `POST /api/oauth/revoke`, with `api: token` and
+ * `api: revoke` faults.
+ */
 import type { Exchange } from "./exchange.js";
 import type { FaultRegistry } from "./fault-registry.js";
-import { performFault } from "./fault-response.js";
+import { performFault, type FaultContext } from "./fault-response.js";
 import {
   handleRevokeRequest,
   handleTokenRequest,
@@ -39,9 +42,14 @@ export function handleOAuthRequest(
     body,
   };
   if (kind === "revoke") {
-    const outcome = handleRevokeRequest(request, deps.tokens);
-    if (outcome.revoked !== undefined) deps.stats.revoked(outcome.revoked);
-    ex.send(outcome.reply);
+    const revoke = (): Reply => {
+      const outcome = handleRevokeRequest(request, deps.tokens);
+      if (outcome.revoked !== undefined) deps.stats.revoked(outcome.revoked);
+      return outcome.reply;
+    };
+    const fault = deps.faults.take({ api: "revoke" }, deps.clock.elapsedSeconds());
+    if (!fault) ex.send(revoke());
+    else performFault(ex, fault, oauthFaultContext(revoke));
     return;
   }
   // Computed only when the answer is sent, so that a fault that replaces it issues no token.
@@ -55,7 +63,12 @@ export function handleOAuthRequest(
     ex.send(normal());
     return;
   }
-  performFault(ex, fault, {
+  performFault(ex, fault, oauthFaultContext(normal));
+}
+
+/** How faults answer on an OAuth endpoint whose normal answer is `normal`. */
+function oauthFaultContext(normal: () => Reply): FaultContext {
+  return {
     list: false,
     contentType: "application/json;charset=UTF-8",
     headers: {},
@@ -63,5 +76,5 @@ export function handleOAuthRequest(
     sample: normal,
     wrongId: normal,
     unauthorized: () => oauthErrorReply(401, "invalid_client", "Client authentication failed."),
-  });
+  };
 }

@@ -113,7 +113,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     setTenantSunset: (date) => {
       tenantSunset = toEpochMs(date);
     },
-    stats: () => stats.snapshot(),
+    stats: () => ({ ...stats.snapshot(), liveTokens: tokens.liveCount() }),
     resetStats: () => stats.reset(),
   };
 

@@ -16,6 +16,8 @@ export interface SimulatorStats {
   issuedTokens: string[];
   /** Tokens clients revoked through the revoke endpoint, in order (not `revokeAllTokens()`). */
   revokedTokens: string[];
+  /** Tokens live right now (issued, unexpired, unrevoked): Atlas refuses new ones at 100. */
+  liveTokens: number;
 }
 
 /** Mutable counters behind `stats()`. */
@@ -73,5 +75,6 @@ function empty(): SimulatorStats {
     revokeRequests: 0,
     issuedTokens: [],
     revokedTokens: [],
+    liveTokens: 0,
   };
 }

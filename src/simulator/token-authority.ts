@@ -87,6 +87,13 @@ export class TokenAuthority {
     return true;
   }
 
+  /** How many tokens are live (issued, unexpired, unrevoked), over every client. */
+  liveCount(): number {
+    let live = 0;
+    for (const token of this.tokens.keys()) if (this.isValid(token)) live++;
+    return live;
+  }
+
   /** Revokes every token issued so far. */
   revokeAll(): void {
     for (const record of this.tokens.values()) record.revoked = true;

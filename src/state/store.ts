@@ -1,7 +1,9 @@
 /**
  * Durable state: the tracked jobs, saved after each poll cycle atomically (temporary file, fsync,
- * rename, then an fsync of the directory) and read at start. A state file that cannot be read or
- * parsed is moved aside so the daemon starts fresh instead of crash-looping.
+ * rename, then an fsync of the directory) and read at start. Reading is forgiving, so that one bad
+ * value never throws the whole state away: text is cut to its bound, a job entry that cannot be
+ * used drops that job only, an older format is migrated, and only a file that cannot be read or
+ * parsed at all is moved aside (the daemon then starts fresh instead of crash-looping).
  */
 import {
   closeSync,
@@ -16,64 +18,87 @@ import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { ALL_STATUSES, API_FAMILIES, type RestoreStatus } from "../atlas/model.js";
-import type { JobState } from "../tracker/job-state.js";
+import { boundText, type JobState } from "../tracker/job-state.js";
 
-/** The state file's format version; a different one is treated as unreadable. */
-export const STATE_VERSION = 1;
+/**
+ * The state file's format version. 1: the jobs. 2: also `apiUp`, the last verdict on Atlas, so
+ * that `atlas_restore_api_up` survives a restart. A file of an older version is migrated; one of a
+ * newer version is read as far as this version understands it.
+ */
+export const STATE_VERSION = 2;
 
 const objectId = z.string().regex(/^[a-f0-9]{24}$/);
 const time = z.number().finite();
+/** Free text: kept, cut to the bound every writer applies (see boundText). */
+const text = z.string().transform(boundText);
 
-const jobStateSchema = z
-  .object({
-    groupId: objectId,
-    clusterName: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/),
-    restoreId: objectId,
-    api: z.enum(API_FAMILIES as [string, ...string[]]),
-    status: z.enum(ALL_STATUSES as [string, ...string[]]).nullable(),
-    rawStatus: z.string().max(200).optional(),
-    info: z
-      .object({
-        deliveryType: z.string().max(200).optional(),
-        snapshotId: z.string().max(200).optional(),
-        targetProjectId: z.string().max(200).optional(),
-        targetDeploymentItemName: z.string().max(200).optional(),
-        scheduledAt: time.optional(),
-        finishedAt: time.optional(),
-      })
-      .strict()
-      .optional(),
-    lastTransitionAt: time.optional(),
-    lastSuccessAt: time.optional(),
-    terminalSince: time.optional(),
-    errorKind: z.string().max(200).optional(),
-    switchedToFlex: z
-      .object({
-        at: time,
-        reason: z.enum([
-          "sunset_date",
-          "version_gone",
-          "flex_cluster",
-          "cluster_not_found",
-          "configuration",
-        ]),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+const jobStateSchema = z.object({
+  groupId: objectId,
+  clusterName: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/),
+  restoreId: objectId,
+  api: z.enum(API_FAMILIES as [string, ...string[]]),
+  status: z.enum(ALL_STATUSES as [string, ...string[]]).nullable(),
+  rawStatus: text.optional(),
+  info: z
+    .object({
+      deliveryType: text.optional(),
+      snapshotId: text.optional(),
+      targetProjectId: text.optional(),
+      targetDeploymentItemName: text.optional(),
+      scheduledAt: time.optional(),
+      finishedAt: time.optional(),
+    })
+    .optional(),
+  lastTransitionAt: time.optional(),
+  lastSuccessAt: time.optional(),
+  terminalSince: time.optional(),
+  errorKind: text.optional(),
+  switchedToFlex: z
+    .object({
+      at: time,
+      reason: z.enum([
+        "sunset_date",
+        "version_gone",
+        "flex_cluster",
+        "cluster_not_found",
+        "configuration",
+      ]),
+    })
+    .optional(),
+});
 
-const stateFileSchema = z
-  .object({
-    version: z.literal(STATE_VERSION),
-    savedAt: z.string(),
-    jobs: z.array(jobStateSchema),
-  })
-  .strict();
+/** The envelope of every version; the jobs are read one by one. */
+const stateFileSchema = z.object({
+  version: z.int().positive(),
+  savedAt: z.string().optional(),
+  apiUp: z.boolean().optional(),
+  jobs: z.array(z.unknown()),
+});
+
+/** What the daemon keeps besides the jobs. */
+export interface StateExtras {
+  /** The last verdict on Atlas (`atlas_restore_api_up`), when one was made. */
+  readonly apiUp?: boolean | undefined;
+}
+
+/** A job entry of the file that could not be used, and why; only that job starts afresh. */
+export interface DroppedEntry {
+  readonly index: number;
+  readonly restoreId: string | undefined;
+  readonly problem: string;
+}
 
 /** What loading found. */
 export type LoadResult =
-  | { readonly kind: "loaded"; readonly jobs: readonly JobState[] }
+  | {
+      readonly kind: "loaded";
+      readonly jobs: readonly JobState[];
+      readonly apiUp?: boolean;
+      /** Entries that were dropped, when any. */
+      readonly dropped?: readonly DroppedEntry[];
+      /** The file's version, when it was not STATE_VERSION and was migrated. */
+      readonly migratedFrom?: number;
+    }
   | { readonly kind: "absent" }
   | {
       readonly kind: "moved_aside";
@@ -86,12 +111,60 @@ export interface StateStore {
   /** Reads the saved state; never throws. */
   load(): Promise<LoadResult>;
   /**
-   * Saves the state atomically and synchronously, so that the caller can log what the state
-   * records in the same turn of the event loop. Throws on failure (the caller warns and goes on).
+   * Saves the state atomically and synchronously. `beforeCommit`, if given, runs once the new
+   * state is durable in a temporary file and right before the rename that makes it the state:
+   * the caller logs what the state records there. Throws on failure (the caller warns and goes
+   * on); `beforeCommit` has then run only if the failure came after it.
    */
-  save(jobs: readonly JobState[], now: number): void;
+  save(
+    jobs: readonly JobState[],
+    now: number,
+    extras?: StateExtras,
+    beforeCommit?: () => void,
+  ): void;
   /** Makes the last save's rename durable against power loss; best effort, never throws. */
   syncDirectory(): void;
+}
+
+/** The first problem zod found, as `path: message`. */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? issue.path.join(".") : "top level";
+  return `${where}: ${issue?.message}`;
+}
+
+/**
+ * Reads a parsed state file of any version: the envelope must be right, each job entry is taken
+ * or dropped on its own. Version 1 differs from 2 only by lacking `apiUp`, so it needs no rewrite.
+ */
+export function decodeState(data: unknown): LoadResult | { kind: "unusable"; problem: string } {
+  const envelope = stateFileSchema.safeParse(data);
+  if (!envelope.success) {
+    return {
+      kind: "unusable",
+      problem: `does not hold a valid state (${firstIssue(envelope.error)})`,
+    };
+  }
+  const { version, apiUp, jobs: entries } = envelope.data;
+  const jobs: JobState[] = [];
+  const dropped: DroppedEntry[] = [];
+  entries.forEach((entry, index) => {
+    const parsed = jobStateSchema.safeParse(entry);
+    if (parsed.success) jobs.push(toJobState(parsed.data));
+    else dropped.push({ index, restoreId: restoreIdOf(entry), problem: firstIssue(parsed.error) });
+  });
+  return {
+    kind: "loaded",
+    jobs,
+    ...(apiUp !== undefined ? { apiUp } : {}),
+    ...(dropped.length > 0 ? { dropped } : {}),
+    ...(version !== STATE_VERSION ? { migratedFrom: version } : {}),
+  };
+}
+
+function restoreIdOf(entry: unknown): string | undefined {
+  const id = (entry as { restoreId?: unknown } | null)?.restoreId;
+  return typeof id === "string" && /^[a-f0-9]{24}$/.test(id) ? id : undefined;
 }
 
 /** A StateStore backed by one JSON file. */
@@ -117,20 +190,25 @@ export class FileStateStore implements StateStore {
     } catch {
       return this.#moveAside("is not valid JSON");
     }
-    const parsed = stateFileSchema.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.join(".") : "top level";
-      return this.#moveAside(`does not hold a valid state (${where}: ${issue?.message})`);
-    }
-    return { kind: "loaded", jobs: parsed.data.jobs.map(toJobState) };
+    const decoded = decodeState(data);
+    return decoded.kind === "unusable" ? this.#moveAside(decoded.problem) : decoded;
   }
 
-  save(jobs: readonly JobState[], now: number): void {
+  save(
+    jobs: readonly JobState[],
+    now: number,
+    extras: StateExtras = {},
+    beforeCommit?: () => void,
+  ): void {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true });
     const body = JSON.stringify(
-      { version: STATE_VERSION, savedAt: new Date(now).toISOString(), jobs },
+      {
+        version: STATE_VERSION,
+        savedAt: new Date(now).toISOString(),
+        ...(extras.apiUp !== undefined ? { apiUp: extras.apiUp } : {}),
+        jobs,
+      },
       null,
       1,
     );
@@ -143,6 +221,7 @@ export class FileStateStore implements StateStore {
       closeSync(fd);
     }
     try {
+      beforeCommit?.();
       renameSync(temp, this.path);
     } catch (error) {
       rmSync(temp, { force: true });
@@ -195,6 +274,6 @@ export class FileStateStore implements StateStore {
   }
 }
 
-function toJobState(job: z.infer<typeof jobStateSchema>): JobState {
+function toJobState(job: z.output<typeof jobStateSchema>): JobState {
   return { ...job, status: job.status as RestoreStatus | null } as JobState;
 }

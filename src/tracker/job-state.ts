@@ -40,3 +40,15 @@ export interface JobState {
   /** Set once the job left the tenant family in auto mode; never undone by a restart. */
   readonly switchedToFlex?: { readonly at: number; readonly reason: SwitchReason };
 }
+
+/**
+ * Longest free text (an error kind, a raw status, a display field) kept in a job's state: Atlas
+ * may send any length, and the state file must stay readable whatever it sent.
+ */
+export const MAX_STATE_TEXT = 200;
+
+/** `text` cut to MAX_STATE_TEXT characters (code points, never half a surrogate pair). */
+export function boundText(text: string): string {
+  if (text.length <= MAX_STATE_TEXT) return text;
+  return Array.from(text).slice(0, MAX_STATE_TEXT).join("");
+}

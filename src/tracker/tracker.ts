@@ -14,7 +14,7 @@ import {
 } from "../atlas/model.js";
 import type { ApiMode } from "../config/settings.js";
 import { deriveDedicatedStatus } from "./dedicated-status.js";
-import type { JobInfo, JobState, SwitchReason } from "./job-state.js";
+import { boundText, type JobInfo, type JobState, type SwitchReason } from "./job-state.js";
 
 /** A status change, including the first sighting (`from: null`). */
 export interface TransitionEvent {
@@ -153,11 +153,12 @@ function infoOf(job: RestoreJob): JobInfo {
   const info: {
     -readonly [K in keyof JobInfo]: JobInfo[K];
   } = {};
-  if (job.deliveryType !== undefined) info.deliveryType = job.deliveryType;
-  if (job.snapshotId !== undefined) info.snapshotId = job.snapshotId;
-  if (job.targetProjectId !== undefined) info.targetProjectId = job.targetProjectId;
+  // Text from Atlas is bounded here, where it enters the state.
+  if (job.deliveryType !== undefined) info.deliveryType = boundText(job.deliveryType);
+  if (job.snapshotId !== undefined) info.snapshotId = boundText(job.snapshotId);
+  if (job.targetProjectId !== undefined) info.targetProjectId = boundText(job.targetProjectId);
   if (job.targetDeploymentItemName !== undefined) {
-    info.targetDeploymentItemName = job.targetDeploymentItemName;
+    info.targetDeploymentItemName = boundText(job.targetDeploymentItemName);
   }
   const scheduledAt = parseDate(job.restoreScheduledDate);
   if (scheduledAt !== undefined) info.scheduledAt = scheduledAt;
@@ -191,8 +192,9 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
     events.push({ type: "poll_recovered", previousKind: state.errorKind });
   }
   const info = infoOf(job);
+  const rawStatus = boundText(job.rawStatus);
   const changed =
-    state.status !== job.status || (job.status === "UNKNOWN" && state.rawStatus !== job.rawStatus);
+    state.status !== job.status || (job.status === "UNKNOWN" && state.rawStatus !== rawStatus);
   const terminal = TERMINAL_STATUSES.has(job.status);
   const next: JobState = {
     groupId: state.groupId,
@@ -200,7 +202,7 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
     restoreId: state.restoreId,
     api: state.api,
     status: job.status,
-    ...(job.status === "UNKNOWN" ? { rawStatus: job.rawStatus } : {}),
+    ...(job.status === "UNKNOWN" ? { rawStatus } : {}),
     info,
     lastSuccessAt: now,
     ...(changed
@@ -264,7 +266,8 @@ export function observeListedJob(
 
 /** Applies a failed poll: reported once per kind of failure, not every cycle. */
 export function observeError(state: JobState, error: AtlasError): Step {
-  const kind = error.kind;
+  // Bounded as the state keeps it, so that a long kind compares equal to itself next cycle.
+  const kind = boundText(error.kind);
   if (state.errorKind === kind) return { state, events: [] };
   return {
     state: { ...state, errorKind: kind },

@@ -2,7 +2,7 @@
  * The client on the dedicated family against the simulator: GET one and the paged LIST decode
  * into the shared model, and answers that are not the job are typed errors, never a status.
  */
-import { Agent } from "undici";
+import type { Dispatcher } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AtlasDecodeError, AtlasHttpError, type AtlasError } from "../../src/atlas/errors.js";
 import type { JobRef } from "../../src/atlas/model.js";
@@ -15,7 +15,7 @@ const dedicatedId = (n: number) =>
 const REF: JobRef = { groupId: GROUP, clusterName: "Prod0", restoreId: dedicatedId(1) };
 
 let sim: Simulator;
-const agents: Agent[] = [];
+const agents: Dispatcher[] = [];
 
 beforeEach(async () => {
   sim = await startSim({

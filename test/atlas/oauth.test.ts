@@ -11,7 +11,7 @@ import {
   AtlasHttpError,
   AtlasNetworkError,
 } from "../../src/atlas/errors.js";
-import { TokenSource, type TokenSourceOptions } from "../../src/atlas/oauth.js";
+import { FRESH_TOKEN_MS, TokenSource, type TokenSourceOptions } from "../../src/atlas/oauth.js";
 import { DEFAULT_TIMEOUTS } from "../../src/atlas/transport.js";
 
 const CLIENT_ID = "mdb_sa_id_6650a1b2c3d4e5f6a7b8c9d0";
@@ -448,7 +448,7 @@ describe("TokenSource", () => {
 });
 
 describe("createAuthenticator", () => {
-  it("authenticates a service account with a bearer token it renews after a 401", async () => {
+  it("authenticates a service account with a bearer token it renews after a 401 to an older token", async () => {
     const server = await startTokenServer((req, n) =>
       req.url === "/api/oauth/revoke" ? { status: 200, body: "" } : tokenReply(n),
     );
@@ -457,51 +457,70 @@ describe("createAuthenticator", () => {
       () => server.close(),
       () => agent.close(),
     );
+    const clock = manualClock();
     const auth = createAuthenticator(
       { kind: "serviceAccount", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-      {
-        agent,
-        baseUrl: server.url,
-        userAgent: "t",
-        timeouts: DEFAULT_TIMEOUTS,
-        now: () => T0,
-      },
+      { agent, baseUrl: server.url, userAgent: "t", timeouts: DEFAULT_TIMEOUTS, now: clock.now },
     );
     expect(auth.dispatcher).toBe(agent);
     const used = await auth.headers();
     expect(used).toEqual({ authorization: "Bearer tok-1" });
-    expect(await auth.headers()).toEqual({ authorization: "Bearer tok-1" });
+    // Fresh: the 401 is about the resource, not the token. No token is bought.
+    expect(auth.unauthorized(used)).toBe(false);
+    clock.advance(FRESH_TOKEN_MS);
     expect(auth.unauthorized(used)).toBe(true);
     // A request still in flight with the old token retries with the new one, at no cost.
-    expect(auth.unauthorized(used)).toBe(true);
     const second = await auth.headers();
     expect(second).toEqual({ authorization: "Bearer tok-2" });
+    expect(auth.unauthorized(used)).toBe(true);
     expect(auth.unauthorized({})).toBe(false);
 
     await auth.close();
     expect(server.requests.map((r) => [r.url, r.body])).toEqual([
       ["/api/oauth/token", "grant_type=client_credentials"],
       ["/api/oauth/token", "grant_type=client_credentials"],
+      ["/api/oauth/revoke", "token=tok-1&token_type_hint=access_token"],
       ["/api/oauth/revoke", "token=tok-2&token_type_hint=access_token"],
     ]);
   });
 
-  it("keeps half the token budget from 401s, which may be Atlas refusing a project", async () => {
-    const server = await startTokenServer((_req, n) => tokenReply(n));
+  it("buys at most one token a minute for 401s, revokes each one it drops, and never holds more than two", async () => {
+    const live = new Set<string>();
+    const server = await startTokenServer((req, n) => {
+      if (req.url === "/api/oauth/revoke") {
+        live.delete(new URLSearchParams(req.body).get("token") ?? "");
+        return { status: 200, body: "" };
+      }
+      live.add(`tok-${n}`);
+      return tokenReply(n);
+    });
     const agent = new Agent();
     cleanups.push(
       () => server.close(),
       () => agent.close(),
     );
+    const clock = manualClock();
     const auth = createAuthenticator(
       { kind: "serviceAccount", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-      { agent, baseUrl: server.url, userAgent: "t", timeouts: DEFAULT_TIMEOUTS, now: () => T0 },
+      { agent, baseUrl: server.url, userAgent: "t", timeouts: DEFAULT_TIMEOUTS, now: clock.now },
     );
-    const answers: boolean[] = [];
-    for (let i = 0; i < 8; i++) answers.push(auth.unauthorized(await auth.headers()));
-    // Tokens 1 to 5 are each refused once and replaced; the 5th stays, its 401s stand.
-    expect(answers).toEqual([true, true, true, true, false, false, false, false]);
-    expect(server.requests).toHaveLength(5);
+    const retried: boolean[] = [];
+    let mostLive = 0;
+    // A job refused on every poll, every 30 s for 10 minutes: each 401 may retry once.
+    for (let i = 0; i < 20; i++) {
+      const used = await auth.headers();
+      mostLive = Math.max(mostLive, live.size);
+      const retry = auth.unauthorized(used);
+      retried.push(retry);
+      if (retry) await auth.headers();
+      mostLive = Math.max(mostLive, live.size);
+      clock.advance(30_000);
+    }
+    expect(retried).toEqual(Array.from({ length: 20 }, (_, i) => i % 2 === 0 && i > 0));
+    expect(server.tokenRequests()).toBe(10);
+    expect(mostLive).toBeLessThanOrEqual(2);
+    await auth.close();
+    expect(live.size).toBe(0);
   });
 
   it("authenticates an API key through the Digest interceptor on its dispatcher", async () => {
@@ -540,5 +559,23 @@ describe("createAuthenticator", () => {
     expect(await response.body.text()).toBe("ok");
     expect(seen).toEqual([undefined, "pub"]);
     await auth.close();
+  });
+});
+
+describe("a token's freshness", () => {
+  it("lasts a minute, or a quarter of a shorter-lived token's life", async () => {
+    const long = await setup((_r, n) => tokenReply(n, 3600));
+    const token = await long.tokens.getToken();
+    long.clock.advance(FRESH_TOKEN_MS - 1);
+    expect(long.tokens.isFresh(token)).toBe(true);
+    long.clock.advance(1);
+    expect(long.tokens.isFresh(token)).toBe(false);
+    const short = await setup((_r, n) => tokenReply(n, 20));
+    const brief = await short.tokens.getToken();
+    short.clock.advance(4_999);
+    expect(short.tokens.isFresh(brief)).toBe(true);
+    short.clock.advance(1);
+    expect(short.tokens.isFresh(brief)).toBe(false);
+    expect(short.tokens.isFresh("not-a-token-it-holds")).toBe(false);
   });
 });

@@ -160,8 +160,8 @@ const BAD: readonly BadCase[] = [
     problems: [
       "tenant_sunset: unknown key; did you mean tenantSunset?",
       "clientSecret: unknown key; credentials are read only from the environment (MONGODB_ATLAS_* variables)",
-      "extra: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, discoveryInterval, enableLifecycle, timeouts, jobs, watch)",
-      '["odd key"]: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, discoveryInterval, enableLifecycle, timeouts, jobs, watch)',
+      "extra: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, discoveryInterval, enableLifecycle, allowInsecureHttp, healthStaleAfter, timeouts, jobs, watch)",
+      '["odd key"]: unknown key (expected one of: schedule, api, tenantSunset, listen, stateFile, concurrency, finishedRetention, logLevel, baseUrl, discoveryInterval, enableLifecycle, allowInsecureHttp, healthStaleAfter, timeouts, jobs, watch)',
     ],
   },
   {
@@ -485,6 +485,25 @@ const BAD: readonly BadCase[] = [
     ],
   },
   {
+    name: "an http:// base URL on a host that is not loopback, in the file",
+    files: { [DEFAULT_FILE]: `${JOBS}baseUrl: "http://cloud.mongodb.com"\n` },
+    problems: [
+      'baseUrl: "http://cloud.mongodb.com" uses http:// on a host that is not loopback, which would send the credentials in cleartext; use https://, or set allowInsecureHttp: true (RESTORE_WATCH_ALLOW_INSECURE_HTTP) for a test server you trust',
+    ],
+  },
+  {
+    name: "an http:// base URL on a host that is not loopback, in the environment",
+    env: { ...SERVICE_ACCOUNT, MONGODB_ATLAS_BASE_URL: "http://10.1.2.3:8080" },
+    problems: [
+      'MONGODB_ATLAS_BASE_URL: "http://10.1.2.3:8080" uses http:// on a host that is not loopback, which would send the credentials in cleartext; use https://, or set allowInsecureHttp: true (RESTORE_WATCH_ALLOW_INSECURE_HTTP) for a test server you trust',
+    ],
+  },
+  {
+    name: "a switch that is not a boolean",
+    env: { ...SERVICE_ACCOUNT, RESTORE_WATCH_ALLOW_INSECURE_HTTP: "yes" },
+    problems: ['RESTORE_WATCH_ALLOW_INSECURE_HTTP: "yes" is not true or false'],
+  },
+  {
     name: "every kind at once, in order: file keys, jobs, environment, credentials",
     files: {
       [DEFAULT_FILE]: `logLevel: loud
@@ -632,6 +651,25 @@ enableLifecycle: true
     ]);
     const fileOnly = await loadSettings({ cwd: dir, env: { ...SERVICE_ACCOUNT } });
     expect([fileOnly.discoveryIntervalMs, fileOnly.enableLifecycle]).toEqual([1_000, true]);
+  });
+
+  it("accepts http:// on loopback, and elsewhere only when allowed; reads the health staleness", async () => {
+    const read = async (file: string, env: Record<string, string> = {}) => {
+      const dir = await tempDir({ [DEFAULT_FILE]: `${JOBS}${file}` });
+      return loadSettings({ cwd: dir, env: { ...SERVICE_ACCOUNT, ...env } });
+    };
+    for (const url of ["http://localhost:9918", "http://127.0.0.2:8080", "http://[::1]:9918"]) {
+      expect((await read(`baseUrl: "${url}"\n`)).baseUrl).toBe(url);
+    }
+    const allowed = await read(`baseUrl: "http://simulator:9918"\nallowInsecureHttp: true\n`);
+    expect(allowed).toMatchObject({ baseUrl: "http://simulator:9918", allowInsecureHttp: true });
+    const byEnv = await read("", {
+      MONGODB_ATLAS_BASE_URL: "http://simulator:9918",
+      RESTORE_WATCH_ALLOW_INSECURE_HTTP: "true",
+      RESTORE_WATCH_HEALTH_STALE_AFTER: "90s",
+    });
+    expect(byEnv).toMatchObject({ allowInsecureHttp: true, healthStaleAfterMs: 90_000 });
+    expect((await read(`healthStaleAfter: 10m\n`)).healthStaleAfterMs).toBe(600_000);
   });
 
   it("reads every key from the file; the environment overrides it; empty variables are unset", async () => {

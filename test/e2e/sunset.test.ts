@@ -12,6 +12,7 @@ import {
   type LogLine,
 } from "../support/daemon-process.js";
 import { API_KEY, GROUP, id, startSim, waitFor } from "../support/fixtures.js";
+import { sample } from "../support/in-process.js";
 
 const JOBS = [
   { clusterName: "Legacy0", restoreId: id(0x11) },
@@ -97,9 +98,7 @@ async function metrics(daemon: DaemonProcess): Promise<string> {
 /** Waits until the daemon has finished `n` more cycles than it had when called. */
 async function cycles(daemon: DaemonProcess, n: number): Promise<void> {
   const count = async () =>
-    Number(
-      /atlas_restore_poll_cycle_duration_seconds_count (\d+)/.exec(await metrics(daemon))?.[1] ?? 0,
-    );
+    sample(await metrics(daemon), "atlas_restore_poll_cycle_duration_seconds_count");
   const target = (await count()) + n;
   await waitFor(async () => ((await count()) >= target ? true : undefined), `${n} more cycles`);
 }

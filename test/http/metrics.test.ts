@@ -127,9 +127,14 @@ describe("event metrics", () => {
     expect(text).toContain("nodejs_eventloop_lag_seconds");
   });
 
-  it("starts with the API down", async () => {
-    expect(await metricsFor([]).registry.getSingleMetricAsString("atlas_restore_api_up")).toMatch(
-      /\natlas_restore_api_up 0$/,
-    );
+  it("has no API verdict until one is made, then keeps the last", async () => {
+    const metrics = metricsFor([]);
+    expect(metrics.apiUp()).toBeUndefined();
+    expect(await metrics.render()).not.toMatch(/^atlas_restore_api_up/m);
+    metrics.setApiUp(false);
+    expect(await metrics.render()).toMatch(/^atlas_restore_api_up 0$/m);
+    metrics.setApiUp(true);
+    expect(await metrics.render()).toMatch(/^atlas_restore_api_up 1$/m);
+    expect(metrics.apiUp()).toBe(true);
   });
 });

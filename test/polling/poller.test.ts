@@ -26,9 +26,12 @@ class MemoryStore implements StateStore {
   async load() {
     return this.initial;
   }
-  save(jobs: readonly JobState[]) {
+  /** Like the file store: "save" once the new state is durable, "commit" at its rename. */
+  save(jobs: readonly JobState[], _now: number, _extras?: unknown, beforeCommit?: () => void) {
     this.journal.push("save");
     this.saved.push([...jobs]);
+    beforeCommit?.();
+    this.journal.push("commit");
   }
   syncDirectory() {
     this.journal.push("sync");
@@ -44,11 +47,13 @@ function setup(
 ) {
   const journal: string[] = [];
   const lines: Record<string, unknown>[] = [];
+  // Like stdout's hold: lines written while held reach the output only when the hold ends.
+  let held: string[] | undefined;
   const logger = createLogger("debug", {
     write: (line: string) => {
       const parsed = JSON.parse(line) as Record<string, unknown>;
       lines.push(parsed);
-      journal.push(String(parsed.event));
+      (held ?? journal).push(String(parsed.event));
     },
   });
   const store = new MemoryStore(journal, initial);
@@ -71,10 +76,15 @@ function setup(
     now: () => Date.parse("2026-11-29T10:00:00Z"),
     holdLines: (fn) => {
       journal.push("hold");
+      held = [];
       try {
-        return fn();
+        return fn(() => {
+          journal.push(...(held ?? []));
+          held = [];
+        });
       } finally {
-        journal.push("release");
+        journal.push(...held, "release");
+        held = undefined;
       }
     },
   });
@@ -115,22 +125,23 @@ describe("Poller", () => {
     });
   });
 
-  it("saves the answers' state, then releases their lines as one held batch", async () => {
+  it("writes the answers' lines as one batch between the durable save and its commit", async () => {
     const { poller, journal } = setup(async (_api, r) => job(r), [ref(1), ref(2)]);
     await poller.pollOnce();
-    // The lines are formatted into the hold first; the hold writes them out only on release,
-    // after the save, so that a kill between the two costs as little as one write.
+    // A kill before the lines leaves the old state (the restart logs them); during the commit
+    // (a rename, which can take milliseconds) they are already out.
     expect(journal).toEqual([
       "hold",
-      "restore_transition",
-      "restore_transition",
       "save",
+      "restore_transition",
+      "restore_transition",
+      "commit",
       "release",
       "sync",
     ]);
   });
 
-  it("saves, then logs, when nothing holds the lines back", async () => {
+  it("saves durably, logs, then commits, when nothing holds the lines back", async () => {
     const journal: string[] = [];
     const logger = createLogger("debug", {
       write: (line: string) => journal.push(String((JSON.parse(line) as { event: string }).event)),
@@ -151,7 +162,7 @@ describe("Poller", () => {
       now: () => 0,
     });
     await poller.pollOnce();
-    expect(journal).toEqual(["save", "restore_transition", "sync"]);
+    expect(journal).toEqual(["save", "restore_transition", "commit", "sync"]);
   });
 
   it("keeps going when one job fails, and counts what happened", async () => {

@@ -174,6 +174,7 @@ describe("docker-compose.yml (docker-compose 1.29 config)", () => {
     expect(demo.environment).toEqual({
       RESTORE_WATCH_CONFIG: "/app/config/demo/restore-watch.yaml",
       MONGODB_ATLAS_BASE_URL: "http://simulator:9918",
+      RESTORE_WATCH_ALLOW_INSECURE_HTTP: "true",
       MONGODB_ATLAS_PUBLIC_API_KEY: "demopubk",
       MONGODB_ATLAS_PRIVATE_API_KEY: "00000000-0000-0000-0000-00000000demo",
       LOG_LEVEL: null,

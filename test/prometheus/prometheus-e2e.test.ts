@@ -242,7 +242,7 @@ describe("Prometheus with the shipped configuration", () => {
     expect(copied.alerts).toBe(shipped.alerts);
   });
 
-  it("loads the eight rules of alerts.yml and evaluates them without errors", async () => {
+  it("loads the nine rules of alerts.yml and evaluates them without errors", async () => {
     const groups = await prometheus!.ruleGroups();
     expect(groups.map((group) => [group.name, group.interval])).toEqual([[JOB_NAME, 1]]);
     await prometheus!.evaluatedAfter(Date.now());
@@ -255,6 +255,7 @@ describe("Prometheus with the shipped configuration", () => {
         "AtlasRestoreJobSlow",
         "AtlasRestoreApiDown",
         "AtlasRestoreApiErrors",
+        "AtlasRestoreJobPollFailing",
         "AtlasRestoreApiSunsetSoon",
         "AtlasRestoreWatchDown",
       ].map((name) => [name, "alerting", "ok", ""]),

@@ -12,6 +12,7 @@ const ALERTS = [
   "AtlasRestoreJobSlow",
   "AtlasRestoreApiDown",
   "AtlasRestoreApiErrors",
+  "AtlasRestoreJobPollFailing",
   "AtlasRestoreApiSunsetSoon",
   "AtlasRestoreWatchDown",
 ];
@@ -45,7 +46,7 @@ describe("tools", () => {
 });
 
 describe("promtool", () => {
-  it("accepts prometheus.yml and follows it to the 8 rules of alerts.yml", async () => {
+  it("accepts prometheus.yml and follows it to the 9 rules of alerts.yml", async () => {
     const result = await run(PROMTOOL, ["check", "config", "config/prometheus/prometheus.yml"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain("SUCCESS: 1 rule files found");
@@ -53,13 +54,13 @@ describe("promtool", () => {
       "SUCCESS: config/prometheus/prometheus.yml is valid prometheus config file syntax",
     );
     expect(result.stdout).toContain("Checking config/prometheus/alerts.yml");
-    expect(result.stdout).toContain("SUCCESS: 8 rules found");
+    expect(result.stdout).toContain("SUCCESS: 9 rules found");
   });
 
-  it("accepts alerts.yml with 8 rules", async () => {
+  it("accepts alerts.yml with 9 rules", async () => {
     const result = await run(PROMTOOL, ["check", "rules", "config/prometheus/alerts.yml"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/SUCCESS: 8 rules found/);
+    expect(result.stdout).toMatch(/SUCCESS: 9 rules found/);
   });
 
   it("passes every alert unit test", async () => {
@@ -99,6 +100,12 @@ describe("alert unit tests against broken rules", () => {
       failing: "AtlasRestoreJobSlow",
     },
     {
+      what: "the poll-failing alert without its 15 minutes",
+      from: "expr: atlas_restore_job_poll_success == 0\n        for: 15m\n",
+      to: "expr: atlas_restore_job_poll_success == 0\n",
+      failing: "AtlasRestoreJobPollFailing",
+    },
+    {
       what: "the watch-down alert without absent()",
       from: ' or absent(up{job="atlas-restore-watch"})',
       to: "",
@@ -114,7 +121,7 @@ describe("alert unit tests against broken rules", () => {
 });
 
 describe("alert rules", () => {
-  it("are the eight alerts of group atlas-restore-watch, each telling on-call what to do", async () => {
+  it("are the nine alerts of group atlas-restore-watch, each telling on-call what to do", async () => {
     const file = await readYaml<{ groups: { name: string; rules: Rule[] }[] }>(
       "config/prometheus/alerts.yml",
     );

@@ -82,6 +82,8 @@ describe("the control API", () => {
       revokeRequests: 0,
       issuedTokens: [token],
       revokedTokens: [],
+      // The one token issued, still live.
+      liveTokens: 1,
     });
     sim.resetStats();
     expect(json(await control("stats", "GET"))["requests"]).toBe(0);

@@ -1,9 +1,12 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileStateStore } from "../../src/state/store.js";
-import type { JobState } from "../../src/tracker/job-state.js";
+import { AtlasHttpError } from "../../src/atlas/errors.js";
+import { FileStateStore, STATE_VERSION } from "../../src/state/store.js";
+import { MAX_STATE_TEXT, type JobState } from "../../src/tracker/job-state.js";
+import { initialState, observeError, observeJob } from "../../src/tracker/tracker.js";
 
 const job: JobState = {
   groupId: "32b6e34b3d91647abb20e7b8",
@@ -36,7 +39,7 @@ describe("FileStateStore", () => {
     expect(await store.load()).toEqual({ kind: "loaded", jobs: [job] });
     expect(await readdir(join(dir, "nested"))).toEqual(["state.json"]);
     const saved = JSON.parse(await readFile(join(dir, "nested", "state.json"), "utf8"));
-    expect(saved.version).toBe(1);
+    expect(saved.version).toBe(STATE_VERSION);
     expect(saved.savedAt).toBe("2026-11-29T10:00:00.000Z");
   });
 
@@ -59,12 +62,8 @@ describe("FileStateStore", () => {
 
   it.each([
     ["not JSON", "{not json", "is not valid JSON"],
-    ["another version", JSON.stringify({ version: 2, savedAt: "x", jobs: [] }), "version"],
-    [
-      "a bad job",
-      JSON.stringify({ version: 1, savedAt: "x", jobs: [{ ...job, status: "DONE" }] }),
-      "jobs.0.status",
-    ],
+    ["without a version", JSON.stringify({ savedAt: "x", jobs: [] }), "version"],
+    ["not a list of jobs", JSON.stringify({ version: 2, jobs: {} }), "jobs"],
     ["empty", "", "is not valid JSON"],
   ])("moves aside a file that is %s and starts fresh", async (_name, content, problem) => {
     const dir = await tempDir();
@@ -106,5 +105,97 @@ describe("FileStateStore", () => {
     await writeFile(join(dir, "notes.txt"), "keep");
     expect(await new FileStateStore(path).load()).toEqual({ kind: "absent" });
     expect((await readdir(dir)).sort()).toEqual(["notes.txt"]);
+  });
+
+  it("keeps a state whose error code and display fields Atlas sent 400 characters long", async () => {
+    const path = join(await tempDir(), "state.json");
+    const long = "X".repeat(400);
+    const seen = observeJob(
+      initialState(job, "flex"),
+      {
+        id: job.restoreId,
+        status: "RUNNING",
+        rawStatus: "RUNNING",
+        deliveryType: long,
+        targetDeploymentItemName: long,
+      },
+      1,
+    ).state;
+    const error = new AtlasHttpError(
+      { status: 400, errorCode: long, detail: long },
+      { operation: "get tenant restore job", target: "/x" },
+    );
+    const failed = observeError(seen, error).state;
+    const store = new FileStateStore(path);
+    store.save([failed], 2);
+    const loaded = await new FileStateStore(path).load();
+    expect(loaded).toEqual({ kind: "loaded", jobs: [failed] });
+    expect(failed.errorKind).toHaveLength(MAX_STATE_TEXT);
+    expect(failed.info?.targetDeploymentItemName).toHaveLength(MAX_STATE_TEXT);
+    // The same error next cycle is the same kind: not reported again.
+    expect(observeError(failed, error).events).toEqual([]);
+  });
+
+  it("drops an unusable job entry and keeps the others", async () => {
+    const path = join(await tempDir(), "state.json");
+    const other = { ...job, restoreId: "6a793f81d2c4a03c5e4b1f21" };
+    const bad = { ...job, restoreId: "6a793f81d2c4a03c5e4b1f22", status: "DONE" };
+    await writeFile(path, JSON.stringify({ version: 2, savedAt: "x", jobs: [other, bad, job] }));
+    expect(await new FileStateStore(path).load()).toEqual({
+      kind: "loaded",
+      jobs: [other, job],
+      dropped: [{ index: 1, restoreId: bad.restoreId, problem: expect.stringContaining("status") }],
+    });
+  });
+
+  it("cuts text longer than the bound in a file written before it existed", async () => {
+    const path = join(await tempDir(), "state.json");
+    const long = { ...job, errorKind: "k".repeat(500) };
+    await writeFile(path, JSON.stringify({ version: 1, savedAt: "x", jobs: [long] }));
+    const loaded = await new FileStateStore(path).load();
+    expect(loaded).toMatchObject({
+      kind: "loaded",
+      jobs: [{ errorKind: "k".repeat(MAX_STATE_TEXT) }],
+    });
+  });
+
+  it("migrates a version 1 file and saves it as the current version, with the last api verdict", async () => {
+    const path = join(await tempDir(), "state.json");
+    await writeFile(path, JSON.stringify({ version: 1, savedAt: "x", jobs: [job] }));
+    const store = new FileStateStore(path);
+    expect(await store.load()).toEqual({ kind: "loaded", jobs: [job], migratedFrom: 1 });
+    store.save([job], 0, { apiUp: true });
+    const saved = JSON.parse(await readFile(path, "utf8"));
+    expect(saved).toMatchObject({ version: 2, apiUp: true });
+    expect(await store.load()).toEqual({ kind: "loaded", jobs: [job], apiUp: true });
+  });
+
+  it("reads a file of a newer version as far as it understands it", async () => {
+    const path = join(await tempDir(), "state.json");
+    const newer = { ...job, somethingNew: { a: 1 } };
+    await writeFile(path, JSON.stringify({ version: 9, savedAt: "x", extra: 1, jobs: [newer] }));
+    expect(await new FileStateStore(path).load()).toEqual({
+      kind: "loaded",
+      jobs: [job],
+      migratedFrom: 9,
+    });
+  });
+});
+
+describe("FileStateStore.save's commit point", () => {
+  it("runs beforeCommit once the new state is durable in the temporary file, before the rename", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "state.json");
+    const store = new FileStateStore(path);
+    store.save([job], 0);
+    const seen: { state: string; temp: string[] }[] = [];
+    store.save([{ ...job, status: "COMPLETED" }], 1, {}, () => {
+      seen.push({
+        state: JSON.parse(readFileSync(path, "utf8")).jobs[0].status,
+        temp: readdirSync(dir).filter((name) => name.endsWith(".tmp")),
+      });
+    });
+    expect(seen).toEqual([{ state: "RUNNING", temp: [`.state.json.${process.pid}.tmp`] }]);
+    expect(await store.load()).toMatchObject({ jobs: [{ status: "COMPLETED" }] });
   });
 });

@@ -1,5 +1,5 @@
 /** Shared fixtures for tests that talk to the Atlas simulator through the real client. */
-import { Agent } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import { createAuthenticator } from "../../src/atlas/auth.js";
 import { AtlasClient } from "../../src/atlas/client.js";
 import type { RequestObservation, Timeouts } from "../../src/atlas/transport.js";
@@ -50,7 +50,7 @@ export function clientFor(
   sim: Simulator,
   credentials: Credentials,
   timeouts: Timeouts = { connectMs: 2_000, headersMs: 2_000, bodyMs: 2_000 },
-  agent: Agent = new Agent({ maxResponseSize: 1024 * 1024 }),
+  agent: Dispatcher = new Agent({ maxResponseSize: 1024 * 1024 }),
 ) {
   const observed: RequestObservation[] = [];
   const observer = (o: RequestObservation) => observed.push(o);

@@ -21,7 +21,7 @@ export interface InProcessOptions {
   readonly jobs: readonly JobSettings[];
   readonly watch?: readonly WatchEntry[];
   readonly finishedRetentionMs?: number;
-  /** The daemon's clock; the wall clock by default. */
+  /** The daemon's clock; the wall clock by default (the simulator's lets a test move it). */
   readonly now?: () => number;
   readonly credentials: Credentials;
   readonly api?: ApiMode;
@@ -29,6 +29,8 @@ export interface InProcessOptions {
   readonly stateFile?: string;
   readonly agent?: Dispatcher;
   readonly baseUrl?: string;
+  /** `/healthz` fails after this long without a finished cycle. */
+  readonly healthStaleAfterMs?: number;
 }
 
 /** A started in-process daemon and what it logged. */
@@ -43,20 +45,38 @@ export interface InProcessDaemon {
   stop(): Promise<void>;
 }
 
-/** Starts a daemon whose schedule never fires during a test: cycles run on `cycle()`. */
-export async function startInProcess(
-  sim: Simulator,
-  options: InProcessOptions,
-): Promise<InProcessDaemon> {
+/**
+ * A daemon clock that follows the simulator's: its time, plus the real time passed since. A test
+ * moves it with `sim.advance()`, and waits the daemon makes on its own (a Retry-After) still end.
+ */
+export function followingClock(sim: Simulator): () => number {
+  const started = performance.now();
+  return () => sim.now() + Math.floor(performance.now() - started);
+}
+
+/** A logger that keeps every line, parsed. */
+export function recordingLogger(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const logger = createLogger("debug", {
     write: (line: string) => {
       lines.push(JSON.parse(line) as LogLine);
     },
   });
-  const stateFile =
-    options.stateFile ?? join(await mkdtemp(join(tmpdir(), "restore-watch-state-")), "state.json");
-  const settings: Settings = {
+  return { logger, lines };
+}
+
+/** A fresh state file path in a temporary directory. */
+export async function tempStateFile(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), "restore-watch-state-")), "state.json");
+}
+
+/** The settings of an in-process daemon: a schedule that never fires during a test. */
+export function inProcessSettings(
+  sim: Simulator,
+  options: InProcessOptions,
+  stateFile: string,
+): Settings {
+  return {
     configFile: undefined,
     schedule: "0 0 1 1 *",
     api: options.api ?? "tenant",
@@ -73,11 +93,24 @@ export async function startInProcess(
     watch: options.watch ?? [],
     discoveryIntervalMs: 3_600_000,
     enableLifecycle: false,
+    ...(options.healthStaleAfterMs !== undefined
+      ? { healthStaleAfterMs: options.healthStaleAfterMs }
+      : {}),
   };
+}
+
+/** Starts a daemon whose schedule never fires during a test: cycles run on `cycle()`. */
+export async function startInProcess(
+  sim: Simulator,
+  options: InProcessOptions,
+): Promise<InProcessDaemon> {
+  const { logger, lines } = recordingLogger();
+  const stateFile = options.stateFile ?? (await tempStateFile());
+  const settings = inProcessSettings(sim, options, stateFile);
   const daemon = new Daemon(settings, {
     logger,
     ...(options.now ? { now: options.now } : {}),
-    retry: { initialDelayMs: 10, maxDelayMs: 50 },
+    retry: { initialDelayMs: 10, maxDelayMs: 50, throttleBaseMs: 100 },
     ...(options.agent ? { agent: options.agent } : {}),
   });
   await daemon.start();
@@ -96,12 +129,19 @@ export async function startInProcess(
   };
 }
 
-/** The value of one sample of an exposition, or 0 when the series is absent. */
-export function sample(exposition: string, series: string): number {
+/** The value of one sample of an exposition, if the series is there. */
+export function maybeSample(exposition: string, series: string): number | undefined {
   for (const line of exposition.split("\n")) {
     if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
   }
-  return 0;
+  return undefined;
+}
+
+/** The value of one sample of an exposition; throws when the series is absent. */
+export function sample(exposition: string, series: string): number {
+  const value = maybeSample(exposition, series);
+  if (value === undefined) throw new Error(`no series ${series} in the exposition`);
+  return value;
 }
 
 /** `atlas_restore_api_requests_total` of one API, by code. */
