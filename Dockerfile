@@ -24,7 +24,7 @@ LABEL org.opencontainers.image.title="atlas-restore-watch" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="docker.io/library/node:24.22.3-bookworm-slim"
 ENV NODE_ENV=production
-# Sized heaps keep the daemon well under 150 MB resident at 1,000 jobs (bench/daemon.ts measures
+# Sized heaps keep the daemon under 150 MiB resident at 1,000 jobs (bench/daemon.ts measures
 # it): a smaller young generation, and an old-generation cap that makes V8 collect before it grows.
 # The daemon holds some 20 MB of live data at 1,000 jobs; raise the cap for tens of thousands.
 ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128"
