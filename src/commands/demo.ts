@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { loadScenarioFile, startSimulator } from "../simulator/index.js";
+import { datedForRun, loadScenarioFile, startSimulator } from "../simulator/index.js";
 import { formatLogLine } from "./log-format.js";
 
 const USAGE = `Usage: npm run demo -- [--port N] [--until-done]
@@ -48,10 +48,11 @@ async function main(): Promise<number> {
     process.stderr.write(`--port: "${args.port}" is not a port number\n\n${USAGE}`);
     return 64;
   }
-  const scenario = await loadScenarioFile(scenarioPath);
+  const startTime = Date.now();
+  const scenario = datedForRun(await loadScenarioFile(scenarioPath), startTime);
   const apiKey = scenario.apiKeys[0];
   if (!apiKey) throw new Error(`${scenarioPath} has no API key`);
-  const simulator = await startSimulator({ scenario });
+  const simulator = await startSimulator({ scenario, startTime });
   const dir = await mkdtemp(join(tmpdir(), "atlas-restore-watch-demo-"));
   note(`simulated Atlas at ${simulator.url}, playing ${scenarioPath}`);
   note(`starting the daemon: node dist/main.js --config ${configPath}`);
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${formatLogLine(line, colour)}\n`);
     if (
       entry.event === "restore_transition" &&
-      (entry.to === "COMPLETED" || entry.to === "FAILED")
+      (entry.to === "COMPLETED" || entry.to === "FAILED" || entry.to === "CANCELLED")
     ) {
       finished.add(String(entry.restoreId));
       if (args["until-done"] && finished.size === current) stop("all jobs finished");

@@ -8,6 +8,7 @@ import "../node-version.js";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { ScenarioError } from "./scenario-error.js";
+import { datedForRun } from "./dated-ids.js";
 import { loadScenarioFile } from "./scenario-file.js";
 import { startSimulator } from "./simulator.js";
 
@@ -69,8 +70,11 @@ async function main(): Promise<number> {
 
   // JSON on stdout only; no pid/hostname: one line a reader can parse.
   const logger = pino({ level: logLevel, base: null });
+  // On the real clock, dedicated jobs' ids are dated to this run, as Atlas's ids are to their job.
+  const startTime = Date.now();
   const simulator = await startSimulator({
-    scenario,
+    scenario: values.clock === "real" ? datedForRun(scenario, startTime) : scenario,
+    startTime,
     host: values.host,
     port,
     clock: values.clock,

@@ -13,3 +13,4 @@ export { ScenarioError } from "./scenario-error.js";
 export { FAULT_KINDS, type Fault, type FaultKind } from "./fault.js";
 export type { SimulatorStats } from "./stats.js";
 export type { ClockMode } from "./sim-clock.js";
+export { datedForRun } from "./dated-ids.js";

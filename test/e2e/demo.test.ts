@@ -31,7 +31,7 @@ describe("npm run demo", () => {
       expect(line).toMatch(/^\d\d:\d\d:\d\d (INFO |WARN |ERROR) \S/);
     }
     const transition =
-      /^\d\d:\d\d:\d\d (INFO |ERROR) (?:Cluster0|Flex0|Flex1) [0-9a-f]{22}([0-9a-f]{2}) \((?:tenant|flex)\): (?:first seen, (\w+)|(\w+) → (\w+))/;
+      /^\d\d:\d\d:\d\d (INFO |ERROR) (?:Cluster0|Flex0|Flex1|Prod0) [0-9a-f]{22}([0-9a-f]{2}) \((?:tenant|flex|dedicated)\): (?:first seen, (\w+)|(\w+) → (\w+))/;
     const transitions = lines.flatMap((line) => {
       const m = transition.exec(line);
       return m ? [`${m[1]?.trim()} ${m[2]} ${m[4] ?? "null"}→${m[3] ?? m[5]}`] : [];
@@ -47,15 +47,26 @@ describe("npm run demo", () => {
         "INFO 32 null→QUEUED",
         "INFO 32 QUEUED→RUNNING",
         "INFO 32 RUNNING→COMPLETED",
+        "INFO 40 null→RUNNING",
+        "INFO 40 RUNNING→COMPLETED",
         "INFO 22 null→QUEUED",
         "INFO 22 QUEUED→RUNNING",
         "INFO 22 RUNNING→COMPLETED",
       ].sort(),
     );
     // The cluster created 15 s in, and the shared-tier one once Atlas made it Flex, are found.
+    // Flex0 and Prod0 come from one listing round, in either order.
     expect(
-      lines.flatMap((line) => /INFO {2}watching (\w+) in project/.exec(line)?.[1] ?? []),
-    ).toEqual(["Flex0", "Flex1", "Cluster0"]);
+      lines.flatMap((line) => /INFO {2}watching (\w+) in project/.exec(line)?.[1] ?? []).sort(),
+    ).toEqual(["Cluster0", "Flex0", "Flex1", "Prod0"]);
+    // The dedicated restore is dated by its id, minted for this run: minutes, not months.
+    const dedicated = lines.find((line) =>
+      / Prod0 \w+ \(dedicated\): RUNNING → COMPLETED/.test(line),
+    );
+    expect(dedicated).toMatch(/after \d+ s, \d+ s from scheduled to finished$/);
+    const [, fromScheduled] = /, (\d+) s from scheduled to finished$/.exec(dedicated ?? "") ?? [];
+    expect(Number(fromScheduled)).toBeGreaterThanOrEqual(40);
+    expect(Number(fromScheduled)).toBeLessThan(120);
     expect(lines.filter((line) => line.includes("moved from"))).toEqual([
       expect.stringMatching(
         /^\d\d:\d\d:\d\d WARN {2}Cluster0 6a793f81d2c4a03c5e4b1f22: moved from the tenant to the flex API \(\w+\)$/,
