@@ -196,7 +196,7 @@ describe("loadScenarioFile", () => {
 });
 
 describe("config/scenarios/demo.yaml", () => {
-  it("plays what the demo promises: a project of Flex clusters, one appearing, history, a 429, the sunset", async () => {
+  it("plays what the demo promises: a project of Flex clusters and a dedicated one, one appearing, history, a 429, the sunset", async () => {
     const scenario = await loadScenarioFile("config/scenarios/demo.yaml");
     const sim = await startSimulator({ scenario, clock: "manual", startTime: 0 });
     try {
@@ -245,6 +245,8 @@ describe("config/scenarios/demo.yaml", () => {
         "01": "COMPLETED",
         "02": "FAILED",
         "32": 404,
+        // Prod0 is a dedicated cluster: Atlas refuses the Flex API for it.
+        "40": 400,
         // The 429 is used up by this first request for job 22, whatever its family.
         "22": 429,
       });
@@ -265,6 +267,7 @@ describe("config/scenarios/demo.yaml", () => {
         "01": "COMPLETED",
         "02": "FAILED",
         "32": "COMPLETED",
+        "40": 400,
         "22": "COMPLETED",
       });
     } finally {
