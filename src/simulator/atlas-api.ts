@@ -39,37 +39,44 @@ export function successContentType(family: ApiFamily): string {
   return `${MEDIA_TYPES[family]};charset=utf-8`;
 }
 
-/** Answers one request on a restore-job path. */
-export function handleApiRequest(ex: Exchange, route: ApiRoute, deps: AtlasApiDeps): void {
-  const now = deps.clock.now();
-  // Dedicated restore reads draw on the project's Cloud Backups set, as in Atlas.
-  const bucketKey = `${route.groupId}\n${RATE_LIMIT_SETS[route.family]}`;
-  const lifecycle = lifecycleHeaders(route.family, deps);
-  const unauthorized = (stale: boolean): Reply =>
-    apiErrorReply(401, "UNEXPECTED_ERROR", UNAUTHORIZED_DETAIL, {
-      "www-authenticate": deps.digest.challenge(stale),
-    });
+/** Atlas's 401: a digest challenge (`stale` after an expired nonce). */
+export function unauthorizedReply(deps: AtlasApiDeps, stale: boolean): Reply {
+  return apiErrorReply(401, "UNEXPECTED_ERROR", UNAUTHORIZED_DETAIL, {
+    "www-authenticate": deps.digest.challenge(stale),
+  });
+}
 
+/**
+ * The gate every simulated Atlas path shares: GET only (405), authenticated (401 with a digest
+ * challenge), within the rate limit of `bucketKey` (429 with Retry-After). It sends that answer
+ * and returns undefined, or returns the headers the admitted answer carries: `extra` and the
+ * bucket's. Every answer carries both.
+ */
+export function admit(
+  ex: Exchange,
+  deps: AtlasApiDeps,
+  bucketKey: string,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> | undefined {
+  const now = deps.clock.now();
+  const peeked = () => ({ ...extra, ...rateLimitHeaders(deps.buckets.peek(bucketKey, now)) });
   if (ex.req.method !== "GET") {
-    const headers = {
-      ...lifecycle,
-      ...rateLimitHeaders(deps.buckets.peek(bucketKey, now)),
-      allow: "GET",
-    };
     // Atlas's errorCode for a wrong method is unconfirmed.
     ex.send(
-      apiErrorReply(405, "METHOD_NOT_ALLOWED", `${ex.req.method} is not allowed here.`, headers),
+      apiErrorReply(405, "METHOD_NOT_ALLOWED", `${ex.req.method} is not allowed here.`, {
+        ...peeked(),
+        allow: "GET",
+      }),
     );
-    return;
+    return undefined;
   }
   const auth = authenticate(ex, deps);
   if (auth !== "ok") {
-    const headers = { ...lifecycle, ...rateLimitHeaders(deps.buckets.peek(bucketKey, now)) };
-    ex.send(withHeaders(unauthorized(auth === "stale"), headers));
-    return;
+    ex.send(withHeaders(unauthorizedReply(deps, auth === "stale"), peeked()));
+    return undefined;
   }
   const bucket = deps.buckets.take(bucketKey, now);
-  const headers = { ...lifecycle, ...rateLimitHeaders(bucket) };
+  const headers = { ...extra, ...rateLimitHeaders(bucket) };
   if (!bucket.allowed) {
     const retry = { "retry-after": String(bucket.retryAfterSeconds ?? 1) };
     ex.send(
@@ -78,8 +85,17 @@ export function handleApiRequest(ex: Exchange, route: ApiRoute, deps: AtlasApiDe
         ...retry,
       }),
     );
-    return;
+    return undefined;
   }
+  return headers;
+}
+
+/** Answers one request on a restore-job path. */
+export function handleApiRequest(ex: Exchange, route: ApiRoute, deps: AtlasApiDeps): void {
+  // Dedicated restore reads draw on the project's Cloud Backups set, as in Atlas.
+  const bucketKey = `${route.groupId}\n${RATE_LIMIT_SETS[route.family]}`;
+  const headers = admit(ex, deps, bucketKey, lifecycleHeaders(route.family, deps));
+  if (headers === undefined) return;
   const normal = (): Reply => answer(route, ex.req.headers.accept, deps);
   const fault = deps.faults.take(
     {
@@ -103,7 +119,7 @@ export function handleApiRequest(ex: Exchange, route: ApiRoute, deps: AtlasApiDe
       normal,
       sample,
       wrongId: () => wrongIdReply(sample(), route, deps),
-      unauthorized: () => unauthorized(false),
+      unauthorized: () => unauthorizedReply(deps, false),
     });
     return;
   }

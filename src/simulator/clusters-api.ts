@@ -6,14 +6,13 @@
  * a shared-tier cluster's names TENANT. Faults are not applied to this list.
  */
 import { CLUSTERS_MEDIA_TYPE } from "../atlas/endpoints.js";
-import { UNAUTHORIZED_DETAIL, apiErrorReply } from "./api-error.js";
-import { authenticate, paging, type AtlasApiDeps } from "./atlas-api.js";
+import { apiErrorReply } from "./api-error.js";
+import { admit, paging, type AtlasApiDeps } from "./atlas-api.js";
 import type { Exchange } from "./exchange.js";
 import { isoSeconds } from "./job-body.js";
 import { jsonReply, withHeaders, type Reply } from "./reply.js";
 import type { ClustersRoute } from "./route.js";
 import { OBJECT_ID_PATTERN } from "./scenario.js";
-import { rateLimitHeaders } from "./token-bucket.js";
 import { derivedId, type SimCluster } from "./world.js";
 
 /** Atlas's rate-limit set of the clusters list (Clusters: 10,000 capacity, 5,000 a minute). */
@@ -32,37 +31,9 @@ export function handleClustersRequest(
   route: ClustersRoute,
   deps: AtlasApiDeps,
 ): void {
-  const now = deps.clock.now();
   const bucketKey = `${route.groupId}\n${CLUSTERS_BUCKET}`;
-  if (ex.req.method !== "GET") {
-    ex.send(
-      apiErrorReply(405, "METHOD_NOT_ALLOWED", `${ex.req.method} is not allowed here.`, {
-        allow: "GET",
-      }),
-    );
-    return;
-  }
-  const auth = authenticate(ex, deps);
-  if (auth !== "ok") {
-    const headers = rateLimitHeaders(deps.buckets.peek(bucketKey, now));
-    const challenge = { "www-authenticate": deps.digest.challenge(auth === "stale") };
-    ex.send(
-      withHeaders(apiErrorReply(401, "UNEXPECTED_ERROR", UNAUTHORIZED_DETAIL, challenge), headers),
-    );
-    return;
-  }
-  const bucket = deps.buckets.take(bucketKey, now);
-  const headers = rateLimitHeaders(bucket);
-  if (!bucket.allowed) {
-    const retry = { "retry-after": String(bucket.retryAfterSeconds ?? 1) };
-    ex.send(
-      apiErrorReply(429, "RATE_LIMITED", "Too many requests. Retry later.", {
-        ...headers,
-        ...retry,
-      }),
-    );
-    return;
-  }
+  const headers = admit(ex, deps, bucketKey);
+  if (headers === undefined) return;
   ex.send(withHeaders(answer(route, ex.req.headers.accept, deps), headers));
 }
 

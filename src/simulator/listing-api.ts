@@ -5,15 +5,20 @@
  * authentication, rate limit, faults, versioned Accept, path parameter, lookup.
  */
 import { LISTING_MEDIA_TYPES, type Listing } from "../atlas/endpoints.js";
-import { UNAUTHORIZED_DETAIL, apiErrorReply } from "./api-error.js";
-import { authenticate, badRequest, pagedReply, type AtlasApiDeps } from "./atlas-api.js";
+import { apiErrorReply } from "./api-error.js";
+import {
+  admit,
+  unauthorizedReply,
+  badRequest,
+  pagedReply,
+  type AtlasApiDeps,
+} from "./atlas-api.js";
 import type { Exchange } from "./exchange.js";
 import { performFault } from "./fault-response.js";
 import { isoSeconds } from "./job-body.js";
 import { jsonReply, withHeaders, type Reply } from "./reply.js";
 import type { ListingRoute } from "./route.js";
 import { OBJECT_ID_PATTERN } from "./scenario.js";
-import { rateLimitHeaders } from "./token-bucket.js";
 import { derivedId, type SimCluster, type SimProject } from "./world.js";
 
 const LISTING_OF: Readonly<Record<ListingRoute["listing"], Listing>> = {
@@ -28,38 +33,9 @@ function contentType(route: ListingRoute): string {
 
 /** Answers one request on a listing path. */
 export function handleListingRequest(ex: Exchange, route: ListingRoute, deps: AtlasApiDeps): void {
-  const now = deps.clock.now();
   const bucketKey = `${route.ownerId}\n${route.listing}`;
-  const unauthorized = (stale: boolean): Reply =>
-    apiErrorReply(401, "UNEXPECTED_ERROR", UNAUTHORIZED_DETAIL, {
-      "www-authenticate": deps.digest.challenge(stale),
-    });
-  if (ex.req.method !== "GET") {
-    ex.send(
-      apiErrorReply(405, "METHOD_NOT_ALLOWED", `${ex.req.method} is not allowed here.`, {
-        allow: "GET",
-      }),
-    );
-    return;
-  }
-  const auth = authenticate(ex, deps);
-  if (auth !== "ok") {
-    const headers = rateLimitHeaders(deps.buckets.peek(bucketKey, now));
-    ex.send(withHeaders(unauthorized(auth === "stale"), headers));
-    return;
-  }
-  const bucket = deps.buckets.take(bucketKey, now);
-  const headers = rateLimitHeaders(bucket);
-  if (!bucket.allowed) {
-    const retry = { "retry-after": String(bucket.retryAfterSeconds ?? 1) };
-    ex.send(
-      apiErrorReply(429, "RATE_LIMITED", "Too many requests. Retry later.", {
-        ...headers,
-        ...retry,
-      }),
-    );
-    return;
-  }
+  const headers = admit(ex, deps, bucketKey);
+  if (headers === undefined) return;
   const normal = (): Reply => answer(route, ex.req.headers.accept, deps);
   const owner = route.listing === "groups" ? { orgId: route.ownerId } : { groupId: route.ownerId };
   const fault = deps.faults.take(
@@ -80,7 +56,7 @@ export function handleListingRequest(ex: Exchange, route: ListingRoute, deps: At
       normal,
       sample,
       wrongId: sample,
-      unauthorized: () => unauthorized(false),
+      unauthorized: () => unauthorizedReply(deps, false),
     });
     return;
   }
