@@ -5,8 +5,7 @@
  * validated against the official schemas (test/fixtures/atlas-dedicated-openapi.json).
  */
 import { readFileSync } from "node:fs";
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import type { ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeClusterSummary, dedicatedClusterNames } from "../../src/atlas/decode-clusters.js";
 import { CLUSTERS_MEDIA_TYPE, clustersPath } from "../../src/atlas/endpoints.js";
@@ -22,9 +21,7 @@ import {
   start,
   type Answer,
 } from "./helpers.js";
-
-// ajv-formats is CommonJS: under NodeNext its default export is the module object.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+import { openApiSchemas } from "./openapi-schemas.js";
 
 interface Spec {
   components: { schemas: Record<string, Record<string, unknown>> };
@@ -52,15 +49,7 @@ for (const name of ["HardwareSpec20240805", "DedicatedHardwareSpec20240805"]) {
   hardware["anyOf"] = hardware["oneOf"];
   delete hardware["oneOf"];
 }
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(spec, "dedicated.json");
-
-function schema(name: string): ValidateFunction {
-  const validate = ajv.getSchema(`dedicated.json#/components/schemas/${name}`);
-  if (!validate) throw new Error(`no schema ${name}`);
-  return validate;
-}
+const schema = openApiSchemas(spec);
 
 const SCHEMAS = {
   job: schema("DiskBackupSnapshotRestoreJob"),

@@ -4,8 +4,7 @@
  * validated against the official schemas (the discovery OpenAPI extract in test/fixtures).
  */
 import { readFileSync } from "node:fs";
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import type { ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   LISTING_MEDIA_TYPES,
@@ -15,22 +14,12 @@ import {
 } from "../../src/atlas/endpoints.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import { GROUP, baseScenario, fetchToken, json, send, start, type Answer } from "./helpers.js";
-
-// ajv-formats is CommonJS: under NodeNext its default export is the module object.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+import { openApiSchemas } from "./openapi-schemas.js";
 
 const spec: unknown = JSON.parse(
   readFileSync("test/fixtures/atlas-discovery-openapi.json", "utf8"),
 );
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(spec as object, "discovery.json");
-
-function schema(name: string): ValidateFunction {
-  const validate = ajv.getSchema(`discovery.json#/components/schemas/${name}`);
-  if (!validate) throw new Error(`no schema ${name}`);
-  return validate;
-}
+const schema = openApiSchemas(spec as object);
 
 const SCHEMAS = {
   projects: schema("PaginatedAtlasGroupView"),

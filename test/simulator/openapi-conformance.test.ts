@@ -4,8 +4,7 @@
  * every error body.
  */
 import { readFileSync } from "node:fs";
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import type { ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEDIA_TYPES } from "../../src/atlas/endpoints.js";
 import { KNOWN_STATUSES } from "../../src/atlas/model.js";
@@ -21,22 +20,12 @@ import {
   start,
   type Answer,
 } from "./helpers.js";
-
-// ajv-formats is CommonJS: under NodeNext its default export is the module object.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+import { openApiSchemas } from "./openapi-schemas.js";
 
 const spec = JSON.parse(readFileSync("test/fixtures/atlas-restore-openapi.json", "utf8")) as {
   components: { responses: { gone: { content: { "application/json": { example: unknown } } } } };
 };
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(spec, "openapi.json");
-
-function schema(name: string): ValidateFunction {
-  const validate = ajv.getSchema(`openapi.json#/components/schemas/${name}`);
-  if (!validate) throw new Error(`no schema ${name}`);
-  return validate;
-}
+const schema = openApiSchemas(spec);
 
 const SCHEMAS = {
   tenantJob: schema("TenantRestore"),
