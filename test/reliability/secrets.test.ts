@@ -179,11 +179,15 @@ function count(sim: Simulator, status: string): number {
   return sim.stats().byStatus[status] ?? 0;
 }
 
-/** Waits until, from line `from` on, lines with `event` name every job; returns the first of each. */
-async function eachJob(run: DaemonRun, event: string, from: number, what: string) {
+/**
+ * Waits until, from line `from` on, lines with `event` (and `to`, when given) name every job;
+ * returns the first of each.
+ */
+async function eachJob(run: DaemonRun, event: string, from: number, what: string, to?: string) {
+  const wanted = (l: LogLine) => l.event === event && (to === undefined || l.to === to);
   return waitFor(
     () => {
-      const lines = run.lines.slice(from).filter((l) => l.event === event);
+      const lines = run.lines.slice(from).filter(wanted);
       // The first such line of each job (a later one may be about another error).
       const byJob = new Map<string, LogLine>();
       for (const line of lines) {
@@ -191,7 +195,21 @@ async function eachJob(run: DaemonRun, event: string, from: number, what: string
       }
       return JOBS.every((job) => byJob.has(job.restoreId)) ? byJob : undefined;
     },
-    `${what}; stderr: ${run.stderr()}`,
+    () => {
+      const seen = new Set(
+        run.lines
+          .slice(from)
+          .filter(wanted)
+          .map((l) => String(l.restoreId)),
+      );
+      const missing = JOBS.filter((job) => !seen.has(job.restoreId)).map((j) => j.restoreId);
+      const theirs = run.lines
+        .slice(from)
+        .filter((l) => missing.includes(String(l.restoreId)))
+        .slice(-20)
+        .map((l) => JSON.stringify(l));
+      return `${what}; none for ${missing.join(", ")}; their last lines: ${theirs.join("\n")}; stderr: ${run.stderr()}`;
+    },
     // After a 429 the daemon holds the whole project for at least 10 s (plus jitter), so the
     // other jobs' errors may come a cycle later than that: a wide margin on two busy cores.
     60_000,
@@ -274,6 +292,9 @@ async function throughFaults(label: string, kind: Kind, sim: Simulator, run: Dae
       `${label}: a new token after the old one expired`,
     );
   }
+  // Every job has read RUNNING since the jump, so none is still failing from the expired token:
+  // an error it logged then would hide the one below (a failure of the same kind is logged once).
+  await eachJob(run, "restore_transition", 0, `${label}: every job RUNNING`, "RUNNING");
   const mark = run.lines.length;
   sim.addFault({ kind: "server_error", match: { restoreId: A } });
   sim.addFault({ kind: "rate_limit", match: { restoreId: B } });

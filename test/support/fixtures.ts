@@ -90,18 +90,23 @@ export function unresolvableAgent(): Agent {
   });
 }
 
-/** Waits until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+/**
+ * Waits until `check` returns a value other than undefined, or fails after `timeoutMs`. `what`
+ * names the condition; as a function, it is asked at the timeout, to describe what was seen.
+ */
 export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const described = typeof what === "function" ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${described}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
