@@ -27,6 +27,7 @@ export function reportEvent(
       const { job } = event;
       const fields = {
         event: "restore_transition",
+        eventId: event.id,
         ...ids,
         api: state.api as ApiFamily,
         from: event.from,

@@ -3,6 +3,7 @@
  * state and the events to report. No IO, no clock: `now` is an argument (kube-state-metrics
  * style), so every rule here is a table test.
  */
+import { createHash } from "node:crypto";
 import { AtlasHttpError, type AtlasError } from "../atlas/errors.js";
 import {
   KNOWN_STATUSES,
@@ -19,6 +20,8 @@ import { boundText, type JobInfo, type JobState, type SwitchReason } from "./job
 /** A status change, including the first sighting (`from: null`). */
 export interface TransitionEvent {
   readonly type: "transition";
+  /** The change's identity, the same whenever it is derived from the same saved state (see transitionId). */
+  readonly id: string;
   readonly from: RestoreStatus | null;
   readonly to: RestoreStatus;
   readonly job: RestoreJob;
@@ -227,6 +230,7 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
         : undefined;
     events.push({
       type: "transition",
+      id: transitionId(state, job.status, rawStatus),
       from: state.status,
       to: job.status,
       job,
@@ -235,6 +239,25 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
     });
   }
   return { state: next, events };
+}
+
+/**
+ * The identity of the change from `state` to `to`: a hash of the job, the status it leaves, the
+ * time it entered that status and the status (and, for UNKNOWN, the raw text) it enters. A change
+ * is reported before its state is committed, so a kill between the two makes the restart, which
+ * polls from the same saved state, derive the same change again: it then carries the same id, and
+ * a consumer can drop the repeat. Two different changes of one job never share an id, since each
+ * leaves a status entered at a different time.
+ */
+export function transitionId(state: JobState, to: RestoreStatus, rawStatus?: string): string {
+  const key = [
+    state.restoreId,
+    state.status ?? "",
+    state.lastTransitionAt ?? "",
+    to,
+    to === "UNKNOWN" ? (rawStatus ?? "") : "",
+  ].join("\u0000");
+  return createHash("sha256").update(key).digest("hex").slice(0, 16);
 }
 
 /** The creation time of an Atlas object id (its first four bytes, epoch seconds), or undefined. */

@@ -34,13 +34,14 @@ describe("wait's stderr lines", () => {
   it.each<[string, TrackerEvent, string | undefined]>([
     [
       "first sighting",
-      { type: "transition", from: null, to: "RUNNING", job: job("RUNNING") },
+      { type: "transition", id: "1", from: null, to: "RUNNING", job: job("RUNNING") },
       "Flex0 6a79…f21: RUNNING",
     ],
     [
       "a change",
       {
         type: "transition",
+        id: "2",
         from: "RUNNING",
         to: "COMPLETED",
         job: job("COMPLETED"),
@@ -52,6 +53,7 @@ describe("wait's stderr lines", () => {
       "a status outside the enum, as Atlas sent it",
       {
         type: "transition",
+        id: "2",
         from: "RUNNING",
         to: "UNKNOWN",
         job: job("UNKNOWN", "CLOSED"),

@@ -495,6 +495,7 @@ describe("RecentActivity", () => {
   const state = job(1, "RUNNING");
   const transition = (to: RestoreStatus) => ({
     type: "transition" as const,
+    id: `t-${to}`,
     from: "RUNNING" as const,
     to,
     job: { id: id(1), status: to, rawStatus: to },

@@ -122,6 +122,43 @@ describe("observeJob: the transition table", () => {
   });
 });
 
+describe("transition ids", () => {
+  const idOf = (step: { events: readonly { type: string; id?: string }[] }) => {
+    const transition = step.events.find((e) => e.type === "transition");
+    if (transition?.id === undefined) throw new Error("no transition in the step");
+    return transition.id;
+  };
+
+  it("derives the same id again from the same saved state (a restart's repeat)", () => {
+    const saved = seen("QUEUED", { lastTransitionAt: T0 - 60_000 });
+    const first = idOf(observeJob(saved, job("RUNNING"), T0));
+    const again = idOf(observeJob(saved, job("RUNNING"), T0 + 5_000));
+    expect(first).toMatch(/^[0-9a-f]{16}$/);
+    expect(again).toBe(first);
+  });
+
+  it("gives different changes different ids, even the same pair of statuses twice", () => {
+    const queued = seen("QUEUED", { lastTransitionAt: T0 - 60_000 });
+    const running = observeJob(queued, job("RUNNING"), T0);
+    const back = observeJob(running.state, job("QUEUED"), T0 + 1_000);
+    const runningAgain = observeJob(back.state, job("RUNNING"), T0 + 2_000);
+    const ids = [running, back, runningAgain].map(idOf);
+    expect(new Set(ids).size).toBe(3);
+    // Another job, same change at the same times: another id.
+    const other = { ...queued, restoreId: "6a793f81d2c4a03c5e4b1f21" };
+    expect(idOf(observeJob(other, job("RUNNING"), T0))).not.toBe(ids[0]);
+    // Another status reached from the same state: another id.
+    expect(idOf(observeJob(queued, job("FAILED"), T0))).not.toBe(ids[0]);
+  });
+
+  it("tells unknown statuses apart by the text Atlas sent", () => {
+    const running = seen("RUNNING", { lastTransitionAt: T0 - 60_000 });
+    const closed = idOf(observeJob(running, job("CLOSED"), T0));
+    const archived = idOf(observeJob(running, job("ARCHIVED"), T0));
+    expect(closed).not.toBe(archived);
+  });
+});
+
 describe("observeError and recovery", () => {
   const http404 = new AtlasHttpError({ status: 404, errorCode: "RESOURCE_NOT_FOUND" }, context);
   const reset = new AtlasNetworkError("ECONNRESET", "connection reset", context);
