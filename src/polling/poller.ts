@@ -20,7 +20,7 @@ import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
 import type { StateStore } from "../state/store.js";
-import type { JobState } from "../tracker/job-state.js";
+import { sameButLastSuccess, type JobState } from "../tracker/job-state.js";
 import {
   initialState,
   isTerminal,
@@ -50,6 +50,21 @@ export type ListedApi = "flex" | "dedicated";
 
 /** How long a change waits for others to share its save, with which its line is written. */
 export const FLUSH_DELAY_MS = 100;
+
+/**
+ * The longest such wait. A save rewrites the whole state, which takes longer the more jobs there
+ * are: the wait grows with it (ten times the last save), so that saving stays a small share of
+ * the daemon's time when thousands of jobs change at once, as on a first start; up to this bound,
+ * so that a change is still logged within seconds.
+ */
+export const MAX_FLUSH_DELAY_MS = 2_000;
+
+/**
+ * How long a state that differs from the saved one only by polls that confirmed it
+ * (`lastSuccessAt`) may go unsaved: a restart loses no change by it, only how recent the last
+ * success was, and polls again at once.
+ */
+export const LAST_SUCCESS_SAVE_MS = 5 * 60_000;
 
 /** A cluster whose restore jobs are listed. */
 export interface ClusterRef {
@@ -221,7 +236,14 @@ export class Poller {
   /** Changes applied in memory, to be saved and then logged by the next flush. */
   #pending: { state: JobState; event: TrackerEvent }[] = [];
   #flushScheduled = false;
+  /** The wait before the next flush (see MAX_FLUSH_DELAY_MS). */
+  #flushDelayMs = FLUSH_DELAY_MS;
+  /** The state holds a change the saved one lacks. */
   #dirty = false;
+  /** The state differs from the saved one, if at all, only by `lastSuccessAt`. */
+  #confirmed = false;
+  /** When the state was last saved, epoch ms. */
+  #savedAt = 0;
   readonly #accessDenied = new AccessDeniedReporter();
   /** False until restore() has read the saved state: nothing may be saved over it before. */
   #restored = false;
@@ -379,9 +401,16 @@ export class Poller {
       runs.push(this.#launch(`job:${key}`, "job", tally, () => this.#get(job, context, tally)));
     }
     await Promise.all(runs);
-    if (tally.reached.length > 0) this.#options.metrics.setApiUp(tally.reached.some(Boolean));
+    const { metrics, now } = this.#options;
+    if (tally.reached.length > 0) {
+      const apiUp = tally.reached.some(Boolean);
+      if (metrics.apiUp() !== apiUp) this.#dirty = true;
+      metrics.setApiUp(apiUp);
+    }
     this.#prune();
-    if (this.#dirty) this.#flush();
+    if (this.#dirty || (this.#confirmed && now() - this.#savedAt >= LAST_SUCCESS_SAVE_MS)) {
+      this.#flush();
+    }
     return {
       polled: tally.polled,
       succeeded: tally.succeeded,
@@ -486,18 +515,19 @@ export class Poller {
   #commit(key: string, state: JobState, events: readonly TrackerEvent[], tally: Tally): void {
     const previous = this.#states.get(key);
     this.#states.set(key, state);
-    if (previous !== state) this.#dirty = true;
+    if (previous === undefined || !sameButLastSuccess(previous, state)) this.#dirty = true;
+    else if (previous !== state) this.#confirmed = true;
     if (events.length === 0) return;
     for (const event of events) this.#pending.push({ state, event });
     tally.events += events.length;
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // Answers that land within FLUSH_DELAY_MS share one save: fewer saves, and so fewer of the
-    // instants (between a save's rename and its lines' write) in which a kill loses lines.
+    // Answers that land within the delay share one save: fewer saves, and so fewer of the
+    // instants (between the lines' write and the save's rename) in which a kill repeats lines.
     setTimeout(() => {
       this.#flushScheduled = false;
       if (this.#pending.length > 0) this.#flush();
-    }, FLUSH_DELAY_MS).unref();
+    }, this.#flushDelayMs).unref();
   }
 
   /** Saves the state and logs the changes it records (see saveAndLog). */
@@ -511,6 +541,7 @@ export class Poller {
         this.#options.onReported?.(state, event);
       }
     };
+    const started = performance.now();
     const saved = saveAndLog(
       this.#options.holdLines,
       (beforeCommit) => this.#writeState(beforeCommit),
@@ -518,7 +549,11 @@ export class Poller {
     );
     if (saved) {
       this.#dirty = false;
+      this.#confirmed = false;
+      this.#savedAt = this.#options.now();
       store.syncDirectory();
+      const tookMs = performance.now() - started;
+      this.#flushDelayMs = Math.min(MAX_FLUSH_DELAY_MS, Math.max(FLUSH_DELAY_MS, 10 * tookMs));
     }
     return saved;
   }

@@ -52,3 +52,27 @@ export function boundText(text: string): string {
   if (text.length <= MAX_STATE_TEXT) return text;
   return Array.from(text).slice(0, MAX_STATE_TEXT).join("");
 }
+
+/**
+ * True when `a` and `b` differ in nothing but `lastSuccessAt`: a poll that only confirms what the
+ * state already says. Such a change need not be saved at once (see poller.ts), which at 10,000
+ * jobs spares rewriting the whole state after every cycle. Compares every field, nested ones
+ * included, so that a field added later is saved without a change here.
+ */
+export function sameButLastSuccess(a: JobState, b: JobState): boolean {
+  if (a === b) return true;
+  return sameValues(a, b, "lastSuccessAt");
+}
+
+function sameValues(a: object, b: object, ignored?: string): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
+    if (key === ignored) continue;
+    const [u, v] = [x[key], y[key]];
+    if (u === v) continue;
+    if (typeof u !== "object" || typeof v !== "object" || u === null || v === null) return false;
+    if (!sameValues(u, v)) return false;
+  }
+  return true;
+}

@@ -4,7 +4,7 @@ import type { ApiFamily, JobRef, RestoreJob } from "../../src/atlas/model.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { PollDeferredError } from "../../src/polling/pacer.js";
-import { Poller } from "../../src/polling/poller.js";
+import { LAST_SUCCESS_SAVE_MS, Poller } from "../../src/polling/poller.js";
 import type { FetchJob } from "../../src/polling/resilience.js";
 import type { LoadResult, StateStore } from "../../src/state/store.js";
 import type { JobState } from "../../src/tracker/job-state.js";
@@ -44,6 +44,7 @@ function setup(
   initial?: LoadResult,
   concurrency = 2,
   mode: "auto" | "tenant" = "tenant",
+  now = () => Date.parse("2026-11-29T10:00:00Z"),
 ) {
   const journal: string[] = [];
   const lines: Record<string, unknown>[] = [];
@@ -73,7 +74,7 @@ function setup(
     store,
     logger,
     metrics,
-    now: () => Date.parse("2026-11-29T10:00:00Z"),
+    now,
     holdLines: (fn) => {
       journal.push("hold");
       held = [];
@@ -163,6 +164,37 @@ describe("Poller", () => {
     });
     await poller.pollOnce();
     expect(journal).toEqual(["save", "restore_transition", "commit", "sync"]);
+  });
+
+  it("saves a change at once, and a cycle that only confirmed the state after LAST_SUCCESS_SAVE_MS", async () => {
+    let now = Date.parse("2026-11-29T10:00:00Z");
+    let status = "RUNNING";
+    const { poller, store } = setup(
+      async (_api, r) => job(r, status),
+      [ref(1)],
+      undefined,
+      2,
+      "tenant",
+      () => now,
+    );
+    const saved = () => store.saved.map((jobs) => [jobs[0]?.status, jobs[0]?.lastSuccessAt]);
+    await poller.pollOnce();
+    expect(saved()).toEqual([["RUNNING", now]]);
+    const first = now;
+    now += 30_000;
+    await poller.pollOnce();
+    expect(saved()).toEqual([["RUNNING", first]]);
+    now = first + LAST_SUCCESS_SAVE_MS;
+    await poller.pollOnce();
+    expect(saved()).toEqual([
+      ["RUNNING", first],
+      ["RUNNING", now],
+    ]);
+    now += 1_000;
+    status = "COMPLETED";
+    await poller.pollOnce();
+    expect(saved().at(-1)).toEqual(["COMPLETED", now]);
+    expect(saved()).toHaveLength(3);
   });
 
   it("keeps going when one job fails, and counts what happened", async () => {

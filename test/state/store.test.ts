@@ -43,6 +43,26 @@ describe("FileStateStore", () => {
     expect(saved.savedAt).toBe("2026-11-29T10:00:00.000Z");
   });
 
+  it("writes one job per line, and a job's new state once it changed", async () => {
+    const path = join(await tempDir(), "state.json");
+    const store = new FileStateStore(path);
+    const other: JobState = { ...job, restoreId: "6a793f81d2c4a03c5e4b1f21", status: "QUEUED" };
+    store.save([job, other], Date.parse("2026-11-29T10:00:00Z"), { apiUp: true });
+    const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(
+      '{"version":2,"savedAt":"2026-11-29T10:00:00.000Z","apiUp":true,"jobs":[',
+    );
+    expect(JSON.parse(lines[1]!.replace(/,$/, ""))).toEqual(job);
+    expect(lines[3]).toBe("]}");
+    // The second save keeps `job` (the same object) and writes `other`'s new state.
+    const moved: JobState = { ...other, status: "RUNNING", lastTransitionAt: 1_764_400_009_000 };
+    store.save([job, moved], Date.parse("2026-11-29T10:00:05Z"));
+    expect(await store.load()).toEqual({ kind: "loaded", jobs: [job, moved] });
+    store.save([], Date.parse("2026-11-29T10:00:06Z"));
+    expect(await store.load()).toEqual({ kind: "loaded", jobs: [] });
+  });
+
   it("round-trips a cancelled dedicated job", async () => {
     const store = new FileStateStore(join(await tempDir(), "state.json"));
     const cancelled: JobState = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AtlasHttpError, AtlasNetworkError, AtlasTimeoutError } from "../../src/atlas/errors.js";
 import type { RestoreJob, RestoreStatus } from "../../src/atlas/model.js";
-import type { JobState } from "../../src/tracker/job-state.js";
+import { sameButLastSuccess, type JobState } from "../../src/tracker/job-state.js";
 import {
   initialState,
   isExported,
@@ -119,6 +119,31 @@ describe("observeJob: the transition table", () => {
     const step = observeJob(before, job("RUNNING"), T0);
     expect(step.state.lastTransitionAt).toBe(T0 - 5_000);
     expect(step.state.lastSuccessAt).toBe(T0);
+  });
+});
+
+describe("sameButLastSuccess", () => {
+  const state = seen("RUNNING", {
+    info: { deliveryType: "RESTORE", scheduledAt: T0 - 9_000 },
+    lastTransitionAt: T0 - 5_000,
+    lastSuccessAt: T0 - 5_000,
+  });
+
+  it("is true for a poll that only confirms the state", () => {
+    const confirmed = observeJob(state, job("RUNNING", { deliveryType: "RESTORE" }), T0);
+    expect(confirmed.state).not.toBe(state);
+    expect(sameButLastSuccess(state, { ...state, info: { ...state.info } })).toBe(true);
+    expect(sameButLastSuccess(state, { ...state, lastSuccessAt: T0 })).toBe(true);
+  });
+
+  it.each<[string, Partial<JobState>]>([
+    ["status", { status: "COMPLETED" }],
+    ["a nested field", { info: { deliveryType: "RESTORE", scheduledAt: T0 } }],
+    ["a field added", { errorKind: "timeout_headers" }],
+    ["a nested object added", { switchedToFlex: { at: T0, reason: "version_gone" } }],
+  ])("is false when %s changed", (_what, change) => {
+    expect(sameButLastSuccess(state, { ...state, ...change })).toBe(false);
+    expect(sameButLastSuccess({ ...state, ...change }, state)).toBe(false);
   });
 });
 
