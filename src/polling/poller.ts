@@ -388,19 +388,40 @@ export class Poller {
       reached: [],
     };
     const context: PollContext = { signal, deadline };
-    const runs: Promise<void>[] = [];
-    for (const [key, target] of this.#clusters) {
-      if (target.gone) continue;
-      runs.push(
-        this.#launch(`cluster:${key}`, "cluster", tally, () => this.#list(target, context, tally)),
-      );
-    }
-    for (const [key, state] of this.#states) {
-      const job = this.#jobToGet(key, state);
-      if (!job) continue;
-      runs.push(this.#launch(`job:${key}`, "job", tally, () => this.#get(job, context, tally)));
-    }
-    await Promise.all(runs);
+    // The cycle's targets: watched clusters first, then the jobs known at its start. Each is
+    // taken up only when a worker is free, and a job is checked then (a cluster's LIST may have
+    // read it meanwhile): at 10,000 jobs, launching them all at once made 10,000 waiting polls
+    // live through the whole cycle, which cost memory and collection time.
+    const clusters = [...this.#clusters].filter(([, target]) => !target.gone);
+    const jobKeys = [...this.#states.keys()];
+    let nextCluster = 0;
+    let nextJob = 0;
+    const next = (): (() => Promise<void>) | undefined => {
+      const cluster = clusters[nextCluster++];
+      if (cluster) {
+        const [key, target] = cluster;
+        return () =>
+          this.#launch(`cluster:${key}`, "cluster", tally, () =>
+            this.#list(target, context, tally),
+          );
+      }
+      while (nextJob < jobKeys.length) {
+        const key = jobKeys[nextJob++]!;
+        const state = this.#states.get(key);
+        const job = state && this.#jobToGet(key, state);
+        if (job) {
+          return () =>
+            this.#launch(`job:${key}`, "job", tally, () => this.#get(job, context, tally));
+        }
+      }
+      return undefined;
+    };
+    const worker = async (): Promise<void> => {
+      for (let poll = next(); poll; poll = next()) await poll();
+    };
+    // As many workers as the limiter lets run: each waits there, behind a target of an earlier
+    // cycle still in flight, so the concurrency stays the limiter's.
+    await Promise.all(Array.from({ length: this.#limiter.limit }, worker));
     const { metrics, now } = this.#options;
     if (tally.reached.length > 0) {
       const apiUp = tally.reached.some(Boolean);
