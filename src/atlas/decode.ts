@@ -27,7 +27,10 @@ function display(max = MAX_DISPLAY_TEXT) {
     .optional()
     .transform((value) =>
       typeof value === "string" && value !== ""
-        ? Array.from(value).slice(0, max).join("")
+        ? // No more UTF-16 units than `max` is no more code points: only a longer one is cut.
+          value.length <= max
+          ? value
+          : Array.from(value).slice(0, max).join("")
         : undefined,
     );
 }
@@ -69,9 +72,12 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 function toJob(fields: {
   readonly [K in keyof RestoreJob]: RestoreJob[K] | undefined;
 }): RestoreJob {
-  return Object.fromEntries(
-    Object.entries(fields).filter(([, v]) => v !== undefined),
-  ) as unknown as RestoreJob;
+  const job: Record<string, unknown> = {};
+  for (const key in fields) {
+    const value = fields[key as keyof RestoreJob];
+    if (value !== undefined) job[key] = value;
+  }
+  return job as unknown as RestoreJob;
 }
 
 /** Decodes one restore-job document of the given family (dedicated: see decode-dedicated.ts). */
