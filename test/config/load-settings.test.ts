@@ -653,6 +653,24 @@ enableLifecycle: true
     expect([fileOnly.discoveryIntervalMs, fileOnly.enableLifecycle]).toEqual([1_000, true]);
   });
 
+  it("reads a JSON file as JSON, also under a .yaml name: a repeated key keeps its last value", async () => {
+    const jobs = Array.from({ length: 3 }, (_, i) => ({
+      groupId: GROUP,
+      clusterName: `Flex${i}`,
+      restoreId: RESTORE,
+    }));
+    const text = `  {"api": "tenant", "api": "flex", "jobs": ${JSON.stringify(jobs)}}\n`;
+    for (const name of ["watch.json", DEFAULT_FILE]) {
+      const dir = await tempDir({ [name]: text });
+      const settings = await loadSettings({
+        cwd: dir,
+        env: { ...SERVICE_ACCOUNT },
+        configPath: name,
+      });
+      expect([settings.api, settings.jobs]).toEqual(["flex", jobs]);
+    }
+  });
+
   it("accepts http:// on loopback, and elsewhere only when allowed; reads the health staleness", async () => {
     const read = async (file: string, env: Record<string, string> = {}) => {
       const dir = await tempDir({ [DEFAULT_FILE]: `${JOBS}${file}` });
