@@ -64,6 +64,11 @@ export function sameButLastSuccess(a: JobState, b: JobState): boolean {
   return sameValues(a, b, "lastSuccessAt");
 }
 
+/** True when two infos hold the same values (both absent included). */
+export function sameInfo(a: JobInfo | undefined, b: JobInfo | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && sameValues(a, b));
+}
+
 function sameValues(a: object, b: object, ignored?: string): boolean {
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;

@@ -15,7 +15,13 @@ import {
 } from "../atlas/model.js";
 import type { ApiMode } from "../config/settings.js";
 import { deriveDedicatedStatus } from "./dedicated-status.js";
-import { boundText, type JobInfo, type JobState, type SwitchReason } from "./job-state.js";
+import {
+  boundText,
+  sameInfo,
+  type JobInfo,
+  type JobState,
+  type SwitchReason,
+} from "./job-state.js";
 
 /** A status change, including the first sighting (`from: null`). */
 export interface TransitionEvent {
@@ -194,7 +200,11 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
   if (state.errorKind !== undefined) {
     events.push({ type: "poll_recovered", previousKind: state.errorKind });
   }
-  const info = infoOf(job);
+  // The same values keep the same object: a job's state lives until its next poll, so each
+  // object made here outlives the young generation, and a poll that only confirms the job is the
+  // common case (see sameButLastSuccess).
+  const seenInfo = infoOf(job);
+  const info = state.info !== undefined && sameInfo(state.info, seenInfo) ? state.info : seenInfo;
   const rawStatus = boundText(job.rawStatus);
   const changed =
     state.status !== job.status || (job.status === "UNKNOWN" && state.rawStatus !== rawStatus);

@@ -129,9 +129,15 @@ describe("sameButLastSuccess", () => {
     lastSuccessAt: T0 - 5_000,
   });
 
-  it("is true for a poll that only confirms the state", () => {
-    const confirmed = observeJob(state, job("RUNNING", { deliveryType: "RESTORE" }), T0);
+  it("is true for a poll that only confirms the state, which keeps the same info object", () => {
+    const scheduled = new Date(T0 - 9_000).toISOString();
+    const seenAgain = { deliveryType: "RESTORE", restoreScheduledDate: scheduled };
+    const confirmed = observeJob(state, job("RUNNING", seenAgain), T0);
     expect(confirmed.state).not.toBe(state);
+    expect(sameButLastSuccess(state, confirmed.state)).toBe(true);
+    expect(confirmed.state.info).toBe(state.info);
+    const moved = observeJob(state, job("RUNNING", { ...seenAgain, deliveryType: "DOWNLOAD" }), T0);
+    expect(moved.state.info).toEqual({ deliveryType: "DOWNLOAD", scheduledAt: T0 - 9_000 });
     expect(sameButLastSuccess(state, { ...state, info: { ...state.info } })).toBe(true);
     expect(sameButLastSuccess(state, { ...state, lastSuccessAt: T0 })).toBe(true);
   });
