@@ -1,17 +1,15 @@
 /**
- * Benchmark of discovery: the built daemon (`node dist/main.js`) watches one organization of 100
- * projects × 5 Flex clusters on the built simulator, 2,000 restore jobs in all of which 50 are
- * unfinished. It prints what start-up costs (the discovery round and the first cycle), then the
- * requests and duration of each steady cycle. Not a test: it checks nothing but that the run
- * itself works (exit 2 otherwise), and takes about a minute.
- *
- * Run after `npm run build`: `tsx bench/discovery.ts [--cycles N]`.
+ * The discovery case of the benchmarks: the built daemon (`node dist/main.js`) watches one
+ * organization of 100 projects × 5 Flex clusters on the built simulator, 2,000 restore jobs in
+ * all of which 50 are unfinished. It reports what start-up costs (the discovery round and the
+ * first cycle), then the requests and duration of each steady cycle. Not a test: it checks
+ * nothing but that the run itself works. Run by bench/discovery.ts alone, and by bench/daemon.ts
+ * after its own cases.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import type * as SimulatorModule from "../src/simulator/index.js";
 import type { ScenarioInput, SimulatorStats } from "../src/simulator/index.js";
 import { DaemonChild } from "./daemon-child.js";
@@ -77,7 +75,14 @@ function delta(before: SimulatorStats, after: SimulatorStats): Record<string, nu
   return out;
 }
 
-const ROUTES = ["groups.list", "flexClusters.list", "flex.list", "flex.get", "token"] as const;
+const ROUTES = [
+  "groups.list",
+  "flexClusters.list",
+  "clusters.list",
+  "flex.list",
+  "flex.get",
+  "token",
+] as const;
 
 function row(label: string, seconds: string, requests: Record<string, number>): string {
   const total = Object.values(requests).reduce((a, b) => a + b, 0);
@@ -85,13 +90,19 @@ function row(label: string, seconds: string, requests: Record<string, number>): 
   return `| ${label.padEnd(14)} | ${seconds.padStart(7)} | ${String(total).padStart(5)} | ${cells.join(" | ")} |`;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { cycles: { type: "string", default: "5" } } });
-  const cycles = Number(values.cycles);
-  if (!Number.isInteger(cycles) || cycles < 1) {
-    process.stderr.write(`--cycles: "${values.cycles}" is not a positive integer\n`);
-    return 64;
-  }
+/** What the discovery case prints, and whether the run worked. */
+export interface DiscoveryResult {
+  /** A Markdown table and its notes, as docs/benchmarks.md shows them. */
+  readonly report: string;
+  /** Every cluster watched, every unfinished job sighted, exit 0 on SIGTERM. */
+  readonly ok: boolean;
+}
+
+/**
+ * Runs the case with `cycles` steady cycles after start-up; progress goes to stderr. Rejects
+ * when the run fails (a deadline passes, the daemon dies).
+ */
+export async function runDiscovery(cycles: number): Promise<DiscoveryResult> {
   const simulator = (await import(SIMULATOR)) as typeof SimulatorModule;
   const sim = await simulator.startSimulator({
     scenario: simulator.parseScenario(scenario()),
@@ -141,7 +152,7 @@ async function main(): Promise<number> {
       const seconds =
         since === undefined ? Number(line.seconds) : (performance.now() - since) / 1000;
       rows.push(row(label, seconds.toFixed(3), delta(before, after)));
-      process.stderr.write(`${label}: ${seconds.toFixed(3)} s\n`);
+      process.stderr.write(`discovery: ${label}: ${seconds.toFixed(3)} s\n`);
       before = after;
     };
     await next("start-up", started);
@@ -152,34 +163,27 @@ async function main(): Promise<number> {
     const watched = daemon.lines.filter((l) => l.event === "cluster_watch_started").length;
     const code = await daemon.stop(15_000);
 
-    process.stdout.write(
-      [
-        `# Discovery: 1 organization, ${PROJECTS} projects × ${CLUSTERS_PER_PROJECT} Flex clusters, ` +
-          `${PROJECTS * CLUSTERS_PER_PROJECT * JOBS_PER_CLUSTER} restore jobs (${UNFINISHED} unfinished)`,
-        "",
-        `schedule ${SCHEDULE}, concurrency 8 (the default), discovery once at start`,
-        "",
-        `| ${"cycle".padEnd(14)} | seconds | total | ${ROUTES.join(" | ")} |`,
-        `|${"-".repeat(16)}|---------|-------|${ROUTES.map((r) => "-".repeat(r.length + 2)).join("|")}|`,
-        ...rows,
-        "",
-        `start-up: from spawn to the end of the first cycle, discovery included`,
-        `clusters watched: ${watched}; first sightings logged: ${sightings} (expected ${UNFINISHED})`,
-        `requests in all: ${sim.stats().requests - zero.requests}; exit code on SIGTERM: ${String(code)}`,
-        "",
-      ].join("\n"),
-    );
-    return watched === PROJECTS * CLUSTERS_PER_PROJECT && sightings === UNFINISHED && code === 0
-      ? 0
-      : 2;
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
+    const report = [
+      `## Discovery: 1 organization, ${PROJECTS} projects × ${CLUSTERS_PER_PROJECT} Flex clusters, ` +
+        `${PROJECTS * CLUSTERS_PER_PROJECT * JOBS_PER_CLUSTER} restore jobs (${UNFINISHED} unfinished)`,
+      "",
+      `schedule ${SCHEDULE}, concurrency 8 (the default), discovery once at start`,
+      "",
+      `| ${"cycle".padEnd(14)} | seconds | total | ${ROUTES.join(" | ")} |`,
+      `|${"-".repeat(16)}|---------|-------|${ROUTES.map((r) => "-".repeat(r.length + 2)).join("|")}|`,
+      ...rows,
+      "",
+      `start-up: from spawn to the end of the first cycle, discovery included`,
+      `clusters watched: ${watched}; first sightings logged: ${sightings} (expected ${UNFINISHED})`,
+      `requests in all: ${sim.stats().requests - zero.requests}; exit code on SIGTERM: ${String(code)}`,
+    ].join("\n");
+    return {
+      report,
+      ok: watched === PROJECTS * CLUSTERS_PER_PROJECT && sightings === UNFINISHED && code === 0,
+    };
   } finally {
     daemon?.kill();
     await sim.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-process.exitCode = await main();
