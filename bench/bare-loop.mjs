@@ -4,7 +4,7 @@
  * token once, then GETs every path of the plan with `request()` and `body.json()`, `concurrency`
  * at a time, through one agent with the daemon's settings: one pass to warm up (as the daemon's
  * first cycle is not measured), then `passes` measured passes. It prints one JSON line: the
- * measured requests, their CPU time (process.cpuUsage: user and system, all threads), their wall
+ * measured requests, their CPU time (process.cpuUsage: all threads, and its system part), their wall
  * time, and the peak RSS (VmHWM). Credentials come from MONGODB_ATLAS_CLIENT_ID and
  * MONGODB_ATLAS_CLIENT_SECRET, as the daemon's do.
  *
@@ -99,6 +99,7 @@ process.stdout.write(
     requests,
     failures,
     cpuSeconds: (used.user + used.system) / 1e6,
+    systemSeconds: used.system / 1e6,
     wallSeconds,
     peakRssBytes: peakKiB === undefined ? null : Number(peakKiB) * 1024,
   })}\n`,

@@ -23,6 +23,12 @@ export interface ProcessMemory {
   readonly peakRssBytes: number;
 }
 
+/** CPU time a process has used so far, in seconds, all threads. */
+export interface CpuTimes {
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
+}
+
 /** One timed GET. */
 export interface TimedGet {
   readonly ms: number;
@@ -166,11 +172,11 @@ export class DaemonChild {
   }
 
   /**
-   * CPU seconds the process has used so far, user and system, all threads (utime + stime of
-   * /proc/PID/stat); undefined where /proc is not there. Read from outside, so that measuring
-   * costs the daemon nothing; the resolution is one clock tick (10 ms on Linux).
+   * CPU time the process has used so far (utime and stime of /proc/PID/stat); undefined where
+   * /proc is not there. Read from outside, so that measuring costs the daemon nothing; the
+   * resolution is one clock tick (10 ms on Linux).
    */
-  async cpuSeconds(): Promise<number | undefined> {
+  async cpuTimes(): Promise<CpuTimes | undefined> {
     let stat: string;
     try {
       stat = await readFile(`/proc/${this.pid}/stat`, "utf8");
@@ -180,9 +186,14 @@ export class DaemonChild {
     // The command name (field 2) may hold spaces and parentheses: count fields after its ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime and stime are fields 14 and 15 of the line, 12 and 13 from field 3 on.
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    if (!Number.isFinite(ticks)) throw new Error(`/proc/${this.pid}/stat has no utime and stime`);
-    return ticks / clockTicksPerSecond();
+    const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+    if (!Number.isInteger(utime) || !Number.isInteger(stime)) {
+      throw new Error(`/proc/${this.pid}/stat has no utime and stime`);
+    }
+    return {
+      userSeconds: utime / clockTicksPerSecond(),
+      systemSeconds: stime / clockTicksPerSecond(),
+    };
   }
 
   /** SIGTERM, then the exit code; SIGKILL and a rejection if it takes longer than `timeoutMs`. */
