@@ -485,6 +485,8 @@ async function measureDaemon(
     throw new Error(`${name}: the daemon printed ${daemon.garbage} non-JSON lines`);
   }
 
+  // The daemon hands node-cron its own logger (event "cron"); stderr is searched too, in case a
+  // warning ever bypasses it.
   const missed = /missed execution/i;
   let missedExecutions = daemon.stderr.split("\n").filter((l) => missed.test(l)).length;
   const warnings: Record<string, number> = {};
