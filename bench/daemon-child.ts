@@ -1,9 +1,9 @@
 /**
  * The built daemon (`node dist/main.js`) as a child process of a benchmark: its JSON log lines,
- * awaited with deadlines, its /metrics endpoint timed from outside, and its memory as the kernel
- * counts it. The child gets its own process so that its memory is its own.
+ * awaited with deadlines, its /metrics endpoint timed from outside, and its memory and CPU time
+ * as the kernel counts them. The child gets its own process so that its memory is its own.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { request } from "undici";
@@ -21,6 +21,12 @@ export interface FoundLine {
 export interface ProcessMemory {
   readonly rssBytes: number;
   readonly peakRssBytes: number;
+}
+
+/** CPU time a process has used so far, in seconds, all threads. */
+export interface CpuTimes {
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
 }
 
 /** One timed GET. */
@@ -165,6 +171,31 @@ export class DaemonChild {
     return { rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") };
   }
 
+  /**
+   * CPU time the process has used so far (utime and stime of /proc/PID/stat); undefined where
+   * /proc is not there. Read from outside, so that measuring costs the daemon nothing; the
+   * resolution is one clock tick (10 ms on Linux).
+   */
+  async cpuTimes(): Promise<CpuTimes | undefined> {
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${this.pid}/stat`, "utf8");
+    } catch {
+      return undefined;
+    }
+    // The command name (field 2) may hold spaces and parentheses: count fields after its ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 from field 3 on.
+    const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+    if (!Number.isInteger(utime) || !Number.isInteger(stime)) {
+      throw new Error(`/proc/${this.pid}/stat has no utime and stime`);
+    }
+    return {
+      userSeconds: utime / clockTicksPerSecond(),
+      systemSeconds: stime / clockTicksPerSecond(),
+    };
+  }
+
   /** SIGTERM, then the exit code; SIGKILL and a rejection if it takes longer than `timeoutMs`. */
   async stop(timeoutMs: number): Promise<number | string> {
     if (this.#exitCode !== undefined) return this.#exitCode;
@@ -196,6 +227,17 @@ export class DaemonChild {
     const stderr = this.#stderr.trim();
     return new Error(stderr ? `${message}; stderr: ${stderr.slice(0, 2000)}` : message);
   }
+}
+
+let ticksPerSecond: number | undefined;
+
+/** The kernel's clock ticks per second (`getconf CLK_TCK`), the unit of /proc/PID/stat times. */
+function clockTicksPerSecond(): number {
+  ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+  if (!Number.isInteger(ticksPerSecond) || ticksPerSecond <= 0) {
+    throw new Error(`getconf CLK_TCK gave no tick rate`);
+  }
+  return ticksPerSecond;
 }
 
 /** GETs `url` and reads the whole body; `ms` runs from sending to the body's last byte. */
