@@ -69,15 +69,26 @@ export function sameInfo(a: JobInfo | undefined, b: JobInfo | undefined): boolea
   return a === b || (a !== undefined && b !== undefined && sameValues(a, b));
 }
 
+/**
+ * Whether two plain objects hold the same values, field by field and nested, `ignored` aside (a
+ * field set to undefined counts as absent). Allocates nothing: it runs on every poll.
+ */
 function sameValues(a: object, b: object, ignored?: string): boolean {
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
+  let fields = 0;
+  for (const key in x) {
     if (key === ignored) continue;
-    const [u, v] = [x[key], y[key]];
+    const u = x[key];
+    if (u === undefined) continue;
+    fields++;
+    const v = y[key];
     if (u === v) continue;
     if (typeof u !== "object" || typeof v !== "object" || u === null || v === null) return false;
     if (!sameValues(u, v)) return false;
   }
-  return true;
+  for (const key in y) {
+    if (key !== ignored && y[key] !== undefined) fields--;
+  }
+  return fields === 0;
 }
