@@ -110,40 +110,44 @@ export function createResilience(options: ResilienceOptions): RunResilient {
   const random = options.random ?? Math.random;
   const throttleBaseMs = options.throttleBaseMs ?? 10_000;
 
+  // One policy for every read: whether a failure may be tried again depends on the read (its
+  // deadline, its throttles so far), so the attempt that failed decides and notes it with the
+  // error. Building a policy per read cost more allocation than the rest of a poll.
+  const retryable = new WeakSet<object>();
+  const policy = retry(
+    handleWhen((error) => typeof error === "object" && error !== null && retryable.has(error)),
+    {
+      maxAttempts: maxTries - 1,
+      backoff: new DelegateBackoff((context) => {
+        const failure = context.result;
+        // A throttle is waited out by the pacer.
+        if ("error" in failure && isThrottle(failure.error)) return 0;
+        return backoffDelay(context.attempt, random(), initialDelayMs, maxDelayMs);
+      }),
+    },
+  );
+
   return <T>(
     key: string,
     read: (signal: AbortSignal) => Promise<T>,
     { signal, deadline }: PollContext,
   ): Promise<T> => {
-    // Throttles met by this read so far, and the wait the last one asked for.
+    // Throttles met by this read so far.
     let throttles = 0;
-    let throttleWait = 0;
-    const policy = retry(
-      handleWhen((error) => {
-        if (!isTransient(error)) return false;
-        // A throttle is waited out by the pacer, if the wait ends before the deadline.
-        const pause = isThrottle(error) ? throttleWait : maxDelayMs;
-        return now() + pause < deadline;
-      }),
-      {
-        maxAttempts: maxTries - 1,
-        backoff: new DelegateBackoff((context) => {
-          const failure = context.result;
-          if ("error" in failure && isThrottle(failure.error)) return 0;
-          return backoffDelay(context.attempt, random(), initialDelayMs, maxDelayMs);
-        }),
-      },
-    );
     return policy.execute(async ({ signal: attemptSignal }) => {
       await pacer.acquire(key, deadline, attemptSignal);
       try {
         return await read(attemptSignal);
       } catch (error) {
+        // A throttle's wait goes to the pacer, so that the whole bucket waits; it, or the
+        // longest backoff for anything else transient, must end before the deadline.
+        let pause = maxDelayMs;
         if (isThrottle(error)) {
           throttles++;
-          throttleWait = throttleDelay(throttles, error.retryAfterMs, random(), throttleBaseMs);
-          pacer.holdUntil(key, now() + throttleWait);
+          pause = throttleDelay(throttles, error.retryAfterMs, random(), throttleBaseMs);
+          pacer.holdUntil(key, now() + pause);
         }
+        if (isTransient(error) && now() + pause < deadline) retryable.add(error as object);
         throw error;
       }
     }, signal);
