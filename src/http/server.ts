@@ -8,14 +8,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
+import { sendExposition } from "./exposition-response.js";
 import { jobsApiAnswer, type Answer } from "./jobs-api.js";
 import type { StatusSnapshot } from "./status-snapshot.js";
 import { statusPageAnswer } from "./status-page.js";
 
 /** What the server serves. */
 export interface ServerOptions {
-  /** Renders the metrics exposition. */
-  readonly render: () => Promise<string>;
+  /** Renders the metrics exposition, in pieces to write in order. */
+  readonly render: () => Promise<readonly Buffer[]>;
   readonly contentType: string;
   /** True once the configuration is loaded and the first cycle has finished. */
   readonly isReady: () => boolean;
@@ -85,10 +86,8 @@ async function handle(options: ServerOptions, req: IncomingMessage, res: ServerR
         : reply(res, 503, "no poll cycle finished recently\n");
     case "/readyz":
       return options.isReady() ? reply(res, 200, "ready\n") : reply(res, 503, "not ready\n");
-    default: {
-      const body = await options.render();
-      return reply(res, 200, body, options.contentType);
-    }
+    default:
+      return sendExposition(req, res, await options.render(), options.contentType);
   }
 }
 

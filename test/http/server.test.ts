@@ -27,7 +27,7 @@ afterEach(async () => {
 async function start(ready: () => boolean, registry = new Registry()) {
   server = await startServer(
     {
-      render: () => registry.metrics(),
+      render: async () => [Buffer.from(await registry.metrics())],
       contentType: registry.contentType,
       isReady: ready,
       status: () => emptySnapshot(),
@@ -64,6 +64,9 @@ describe("metrics and health server", () => {
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
     expect(res.body).toBe("# HELP probe_value A value.\n# TYPE probe_value gauge\nprobe_value 7\n");
+    const head = await get(`${base}/metrics`, "HEAD");
+    expect(head).toMatchObject({ status: 200, body: "" });
+    expect(head.headers["content-length"]).toBe(String(res.body.length));
   });
 
   it("answers /healthz always and /readyz only when ready", async () => {
@@ -114,7 +117,7 @@ describe("slow clients", () => {
     const logger = pino({ level: "silent" });
     server = await startServer(
       {
-        render: async () => "",
+        render: async () => [],
         contentType: "text/plain",
         isReady: () => true,
         status: () => emptySnapshot(),
@@ -136,7 +139,7 @@ describe("POST /-/reload", () => {
     const calls: string[] = [];
     server = await startServer(
       {
-        render: async () => "",
+        render: async () => [],
         contentType: "text/plain",
         isReady: () => true,
         status: () => emptySnapshot(),
