@@ -145,8 +145,9 @@ interface Entry {
   /** The block whose lines hold the job's, and its place there; none before its first render. */
   block: Block | undefined;
   slot: number;
-  /** The render that last included it. */
+  /** The render that last included it, and its place in that render's list. */
   seen: number;
+  at: number;
 }
 
 /** One family's lines for a block's jobs, in order. */
@@ -166,6 +167,7 @@ interface Block {
   changed: boolean;
 }
 
+/** The entry of a job not rendered before, in no block yet. */
 function newEntry(job: JobState, serial: number): Entry {
   return {
     ids: `${label("group_id", job.groupId)},${label("cluster_name", job.clusterName)},${label("restore_id", job.restoreId)}`,
@@ -174,7 +176,13 @@ function newEntry(job: JobState, serial: number): Entry {
     block: undefined,
     slot: -1,
     seen: serial,
+    at: -1,
   };
+}
+
+/** Whether two states are of the same job. */
+function sameJob(a: JobState, b: JobState): boolean {
+  return a.restoreId === b.restoreId && a.clusterName === b.clusterName && a.groupId === b.groupId;
 }
 
 /** Whether an entry's lines in `family` can be copied from where they are. */
@@ -240,6 +248,8 @@ export class JobExposition {
   /** By jobKey. */
   readonly #entries = new Map<string, Entry>();
   #blocks: Block[] = [];
+  /** The last render's entries, as listed. */
+  #listed: Entry[] = [];
   #renders = 0;
 
   /**
@@ -249,24 +259,32 @@ export class JobExposition {
    */
   render(jobs: readonly JobState[]): Buffer[] {
     const serial = ++this.#renders;
-    let claimed = 0;
+    const listed: Entry[] = [];
     // A job listed twice (the tracker never does) is rendered twice, as listed, but not kept.
     const again: Entry[] = [];
+    // Jobs mostly come in the last render's order: the job after the last one found is tried
+    // before the key, which costs a string and a hash per job.
+    let next = 0;
     for (const job of jobs) {
-      const key = jobKey(job);
-      const entry = this.#entries.get(key);
+      const hint = this.#listed[next];
+      const entry =
+        hint !== undefined && sameJob(hint.state, job) ? hint : this.#entries.get(jobKey(job));
       if (entry === undefined) {
-        this.#entries.set(key, this.#add(job, serial));
-        claimed++;
+        const added = this.#add(job, serial);
+        this.#entries.set(jobKey(job), added);
+        listed.push(added);
       } else if (entry.seen !== serial) {
         entry.seen = serial;
         entry.next = job;
-        claimed++;
+        next = entry.at + 1;
+        listed.push(entry);
       } else {
         again.push(newEntry(job, serial));
       }
     }
-    if (this.#entries.size > claimed) this.#dropUnseen(serial);
+    listed.forEach((entry, at) => (entry.at = at));
+    this.#listed = listed;
+    if (this.#entries.size > listed.length) this.#dropUnseen(serial);
     this.#compact();
     for (const block of this.#blocks) this.#refresh(block);
     return FAMILIES.flatMap((_, index) => {

@@ -178,6 +178,18 @@ describe("JobExposition between renders", () => {
     expect(renderJobFamilies([], exposition)).toBe("");
   });
 
+  it.each<[string, Partial<JobState>]>([
+    ["project", { groupId: "32b6e34b3d91647abb20e7b9" }],
+    ["cluster", { clusterName: "Cluster1" }],
+    ["restore id", { restoreId: "6a793f81d2c4a03c5e4b1f21" }],
+  ])("keeps the first order of two jobs listed the other way, told apart by %s", (_, ids) => {
+    const exposition = new JobExposition();
+    const other = { ...job, ...ids };
+    renderJobFamilies([job, other], exposition);
+    const failed = { ...other, status: "FAILED" as const };
+    expect(renderJobFamilies([failed, job], exposition)).toBe(renderJobFamilies([job, failed]));
+  });
+
   it("follows jobs that change, come and go over many renders and blocks", () => {
     const exposition = new JobExposition();
     let jobs = Array.from({ length: 700 }, (_, n) => nth(n));
