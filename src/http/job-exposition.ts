@@ -1,17 +1,25 @@
 /**
- * The per-job metric families, written straight to the Prometheus text format at scrape time
- * from the tracker's snapshot (as kube-state-metrics writes its families). At 1,000 jobs these
- * are some 11,000 series: building them as prom-client gauges on every scrape cost more time and
- * garbage than the rest of the daemon, so they skip the label objects and go to text at once.
+ * The per-job metric families, written straight to the Prometheus text format from the tracker's
+ * snapshot (as kube-state-metrics writes its families). At 10,000 jobs these are some 116,000
+ * series and 19 MB of text: rendering every line and encoding the whole string at every scrape
+ * took hundreds of milliseconds, mostly in making and collecting strings. So, as kube-state-metrics
+ * keeps each object's rendered bytes, a JobExposition keeps the bytes from one scrape to the next
+ * and renders again only the lines of jobs whose exported values changed.
  */
-import { statusesOf } from "../atlas/model.js";
+import { jobKey, statusesOf } from "../atlas/model.js";
 import type { JobState } from "../tracker/job-state.js";
 
-/** One family: its name, help, and the value (or none) each job gets under its labels. */
+/** One family: its name, help, and the samples (or none) each job gets under its labels. */
 interface Family {
   readonly name: string;
   readonly help: string;
-  readonly write: (job: JobState, ids: string, out: string[]) => void;
+  /**
+   * Whether two states of one job give the same lines. It must look at every field `lines`
+   * reads: a field left out would keep a stale sample (the identity labels are the job's key).
+   */
+  readonly same: (a: JobState, b: JobState) => boolean;
+  /** The job's lines, each ending in a newline; "" for none. */
+  readonly lines: (job: JobState, ids: string) => string;
 }
 
 /** Escapes a label value for the text format: backslash, double quote and newline. */
@@ -33,9 +41,10 @@ function timestamp(
   return {
     name,
     help,
-    write(job, ids, out) {
+    same: (a, b) => pick(a) === pick(b),
+    lines(job, ids) {
       const value = pick(job);
-      if (value !== undefined) out.push(`${name}{${ids}} ${value / 1000}`);
+      return value === undefined ? "" : `${name}{${ids}} ${value / 1000}\n`;
     },
   };
 }
@@ -44,19 +53,29 @@ const FAMILIES: readonly Family[] = [
   {
     name: "atlas_restore_job_status",
     help: "Current status of a restore job: 1 for the current status, 0 for the others of its family.",
-    write(job, ids, out) {
-      if (job.status === null) return;
+    same: (a, b) => a.api === b.api && a.status === b.status,
+    lines(job, ids) {
+      if (job.status === null) return "";
       const prefix = `atlas_restore_job_status{${ids},${label("api", job.api)},status="`;
+      let lines = "";
       for (const status of statusesOf(job.api)) {
-        out.push(`${prefix}${status}"} ${job.status === status ? 1 : 0}`);
+        lines += `${prefix}${status}"} ${job.status === status ? 1 : 0}\n`;
       }
+      return lines;
     },
   },
   {
     name: "atlas_restore_job_info",
     help: "Static properties of a restore job, always 1.",
-    write(job, ids, out) {
-      if (job.status === null) return;
+    same: (a, b) =>
+      a.api === b.api &&
+      (a.status === null) === (b.status === null) &&
+      a.info?.deliveryType === b.info?.deliveryType &&
+      a.info?.snapshotId === b.info?.snapshotId &&
+      a.info?.targetProjectId === b.info?.targetProjectId &&
+      a.info?.targetDeploymentItemName === b.info?.targetDeploymentItemName,
+    lines(job, ids) {
+      if (job.status === null) return "";
       const info = job.info ?? {};
       const labels = [
         ids,
@@ -66,7 +85,7 @@ const FAMILIES: readonly Family[] = [
         label("target_project_id", info.targetProjectId ?? ""),
         label("target_deployment", info.targetDeploymentItemName ?? ""),
       ];
-      out.push(`atlas_restore_job_info{${labels.join(",")}} 1`);
+      return `atlas_restore_job_info{${labels.join(",")}} 1\n`;
     },
   },
   timestamp(
@@ -92,27 +111,256 @@ const FAMILIES: readonly Family[] = [
   {
     name: "atlas_restore_job_poll_success",
     help: "1 when the last poll of a restore job succeeded, 0 when it failed.",
-    write(job, ids, out) {
-      if (job.status === null && job.errorKind === undefined) return;
-      out.push(
-        `atlas_restore_job_poll_success{${ids},${label("api", job.api)}} ${job.errorKind === undefined ? 1 : 0}`,
-      );
+    same: (a, b) =>
+      a.api === b.api &&
+      (a.status === null) === (b.status === null) &&
+      (a.errorKind === undefined) === (b.errorKind === undefined),
+    lines(job, ids) {
+      if (job.status === null && job.errorKind === undefined) return "";
+      return `atlas_restore_job_poll_success{${ids},${label("api", job.api)}} ${job.errorKind === undefined ? 1 : 0}\n`;
     },
   },
 ];
 
-/** Renders every job family for `jobs`, in the text format; empty families are left out. */
-export function renderJobFamilies(jobs: readonly JobState[]): string {
-  const ids = jobs.map(
-    (job) =>
-      `${label("group_id", job.groupId)},${label("cluster_name", job.clusterName)},${label("restore_id", job.restoreId)}`,
-  );
-  const out: string[] = [];
-  for (const family of FAMILIES) {
-    const start = out.length;
-    out.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} gauge`);
-    jobs.forEach((job, index) => family.write(job, ids[index] as string, out));
-    if (out.length === start + 2) out.length = start;
+/** Each family's HELP and TYPE lines. */
+const HEADERS = FAMILIES.map((family) =>
+  Buffer.from(`# HELP ${family.name} ${family.help}\n# TYPE ${family.name} gauge\n`),
+);
+
+/**
+ * How many jobs share a block. At 10,000 jobs that makes 40 blocks, so a scrape writes some 280
+ * pieces, and a change copies at most a block's status lines, some 250 kB. 128 and 512 jobs
+ * measured the same (bench/metrics-render.ts).
+ */
+export const BLOCK_JOBS = 256;
+
+/** A job: its last state, and where its lines are. */
+interface Entry {
+  /** Its identity labels, on every line. */
+  readonly ids: string;
+  /** The state its lines were rendered from. */
+  state: JobState;
+  /** The state of the render under way. */
+  next: JobState;
+  /** The block whose lines hold the job's, and its place there; none before its first render. */
+  block: Block | undefined;
+  slot: number;
+  /** The render that last included it, and its place in that render's list. */
+  seen: number;
+  at: number;
+}
+
+/** One family's lines for a block's jobs, in order. */
+interface Lines {
+  readonly bytes: Buffer;
+  /** Where the lines of the job at each slot start; the last element is the length. */
+  readonly starts: Float64Array;
+}
+
+/** Up to BLOCK_JOBS jobs whose lines are kept together, one buffer per family. */
+interface Block {
+  /** Its jobs, in the order their lines are written. */
+  readonly entries: Entry[];
+  /** By family, as FAMILIES; empty until the block is first built. */
+  lines: Lines[];
+  /** True when jobs joined or left since `lines` were built. */
+  changed: boolean;
+}
+
+/** The entry of a job not rendered before, in no block yet. */
+function newEntry(job: JobState, serial: number): Entry {
+  return {
+    ids: `${label("group_id", job.groupId)},${label("cluster_name", job.clusterName)},${label("restore_id", job.restoreId)}`,
+    state: job,
+    next: job,
+    block: undefined,
+    slot: -1,
+    seen: serial,
+    at: -1,
+  };
+}
+
+/** Whether two states are of the same job. */
+function sameJob(a: JobState, b: JobState): boolean {
+  return a.restoreId === b.restoreId && a.clusterName === b.clusterName && a.groupId === b.groupId;
+}
+
+/** Whether an entry's lines in `family` can be copied from where they are. */
+function unchanged(family: Family, entry: Entry): boolean {
+  return entry.state === entry.next || family.same(entry.state, entry.next);
+}
+
+/**
+ * Family `index`'s lines for `entries`: each unchanged job's copied from where they are, runs of
+ * adjacent ones at once; the others rendered from their next state.
+ */
+function build(index: number, entries: readonly Entry[]): Lines {
+  const family = FAMILIES[index] as Family;
+  const pieces: Buffer[] = [];
+  const starts = new Float64Array(entries.length + 1);
+  let length = 0;
+  let run: Buffer | undefined;
+  let runStart = 0;
+  let runEnd = 0;
+  let fresh = "";
+  const endRun = (): void => {
+    if (run !== undefined) pieces.push(run.subarray(runStart, runEnd));
+    run = undefined;
+  };
+  entries.forEach((entry, slot) => {
+    starts[slot] = length;
+    const old = entry.block?.lines[index];
+    if (old !== undefined && unchanged(family, entry)) {
+      const start = old.starts[entry.slot] as number;
+      const end = old.starts[entry.slot + 1] as number;
+      if (fresh !== "") pieces.push(Buffer.from(fresh));
+      fresh = "";
+      if (run !== old.bytes || start !== runEnd) {
+        endRun();
+        run = old.bytes;
+        runStart = start;
+      }
+      runEnd = end;
+      length += end - start;
+    } else {
+      endRun();
+      const text = family.lines(entry.next, entry.ids);
+      fresh += text;
+      length += Buffer.byteLength(text);
+    }
+  });
+  endRun();
+  if (fresh !== "") pieces.push(Buffer.from(fresh));
+  starts[entries.length] = length;
+  return { bytes: Buffer.concat(pieces, length), starts };
+}
+
+/**
+ * The job families, kept between renders. Jobs are kept in blocks of up to BLOCK_JOBS, in the
+ * order they were first rendered, each block with one buffer per family. A block is rebuilt when
+ * jobs join or leave it, and a block's family when one of its jobs' lines there changed, copying
+ * the unchanged lines: a poll cycle gives every job a new lastSuccessAt, one line per job, but
+ * seldom changes a status or an info label, the bulk of the bytes; and a job that comes or goes
+ * (a new restore, one past the retention) touches one block, not the whole text. The pieces are
+ * buffers so that the server writes them as they are, with no string to join and encode.
+ */
+export class JobExposition {
+  /** By jobKey. */
+  readonly #entries = new Map<string, Entry>();
+  #blocks: Block[] = [];
+  /** The last render's entries, as listed. */
+  #listed: Entry[] = [];
+  #renders = 0;
+
+  /**
+   * Every job family for `jobs`, in the text format, as pieces to write in order; empty families
+   * are left out. Series come in the order jobs were first rendered. The pieces are never changed
+   * afterwards, so a response may still be writing them during the next render.
+   */
+  render(jobs: readonly JobState[]): Buffer[] {
+    const serial = ++this.#renders;
+    const listed: Entry[] = [];
+    // A job listed twice (the tracker never does) is rendered twice, as listed, but not kept.
+    const again: Entry[] = [];
+    // Jobs mostly come in the last render's order: the job after the last one found is tried
+    // before the key, which costs a string and a hash per job.
+    let next = 0;
+    for (const job of jobs) {
+      const hint = this.#listed[next];
+      const entry =
+        hint !== undefined && sameJob(hint.state, job) ? hint : this.#entries.get(jobKey(job));
+      if (entry === undefined) {
+        const added = this.#add(job, serial);
+        this.#entries.set(jobKey(job), added);
+        listed.push(added);
+      } else if (entry.seen !== serial) {
+        entry.seen = serial;
+        entry.next = job;
+        next = entry.at + 1;
+        listed.push(entry);
+      } else {
+        again.push(newEntry(job, serial));
+      }
+    }
+    listed.forEach((entry, at) => (entry.at = at));
+    this.#listed = listed;
+    if (this.#entries.size > listed.length) this.#dropUnseen(serial);
+    this.#compact();
+    for (const block of this.#blocks) this.#refresh(block);
+    return FAMILIES.flatMap((_, index) => {
+      const bytes = this.#blocks.map((block) => (block.lines[index] as Lines).bytes);
+      if (again.length > 0) bytes.push(build(index, again).bytes);
+      const written = bytes.filter((piece) => piece.length > 0);
+      return written.length > 0 ? [HEADERS[index] as Buffer, ...written] : [];
+    });
   }
-  return out.length === 0 ? "" : `${out.join("\n")}\n`;
+
+  /** A new entry for `job`, at the end of the last block, or of a new one. */
+  #add(job: JobState, serial: number): Entry {
+    const entry = newEntry(job, serial);
+    let last = this.#blocks.at(-1);
+    if (last === undefined || last.entries.length >= BLOCK_JOBS) {
+      last = { entries: [], lines: [], changed: true };
+      this.#blocks.push(last);
+    }
+    last.entries.push(entry);
+    last.changed = true;
+    return entry;
+  }
+
+  /** Forgets the jobs this render did not list. */
+  #dropUnseen(serial: number): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.seen === serial) continue;
+      this.#entries.delete(key);
+      // Every job rendered before is in the block holding its lines.
+      const block = entry.block as Block;
+      block.entries.splice(block.entries.indexOf(entry), 1);
+      block.changed = true;
+    }
+  }
+
+  /**
+   * Drops empty blocks and merges a changed block with its neighbour when both fit in one, so
+   * that jobs leaving one by one do not leave many small blocks behind.
+   */
+  #compact(): void {
+    const blocks: Block[] = [];
+    for (const block of this.#blocks) {
+      if (block.entries.length === 0) continue;
+      const previous = blocks.at(-1);
+      if (
+        previous !== undefined &&
+        (previous.changed || block.changed) &&
+        previous.entries.length + block.entries.length <= BLOCK_JOBS
+      ) {
+        // The merged jobs keep pointing at their old block's lines until the rebuild copies them.
+        previous.entries.push(...block.entries);
+        previous.changed = true;
+        continue;
+      }
+      blocks.push(block);
+    }
+    this.#blocks = blocks;
+  }
+
+  /** Brings a block's lines up to its jobs' next states. */
+  #refresh(block: Block): void {
+    const { entries } = block;
+    if (block.changed) {
+      block.lines = FAMILIES.map((_, index) => build(index, entries));
+      block.changed = false;
+      entries.forEach((entry, slot) => {
+        entry.block = block;
+        entry.slot = slot;
+      });
+    } else {
+      FAMILIES.forEach((family, index) => {
+        if (!entries.every((entry) => unchanged(family, entry))) {
+          block.lines[index] = build(index, entries);
+        }
+      });
+    }
+    for (const entry of entries) entry.state = entry.next;
+  }
 }

@@ -1,13 +1,13 @@
 /**
  * The Prometheus metrics: counters, histograms and process metrics on the project's own
  * prom-client registry, fed as requests and cycles happen, followed by the per-job families,
- * derived at scrape time from the tracker's snapshot (see job-exposition.ts), so that a job that
- * leaves leaves no stale series.
+ * derived at scrape time from the tracker's snapshot (see job-exposition.ts, which keeps the
+ * bytes of jobs that did not change), so that a job that leaves leaves no stale series.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ApiFamily, RestoreStatus } from "../atlas/model.js";
 import type { RequestObservation } from "../atlas/transport.js";
-import { renderJobFamilies } from "./job-exposition.js";
+import { JobExposition } from "./job-exposition.js";
 import type { JobState } from "../tracker/job-state.js";
 import { isExported } from "../tracker/tracker.js";
 
@@ -34,8 +34,12 @@ const MISNAMED_DEFAULTS = [
 /** The metrics the daemon writes to. */
 export interface Metrics {
   readonly registry: Registry;
-  /** The whole exposition: the registry's metrics, then the job families. */
-  render(): Promise<string>;
+  /**
+   * The whole exposition, the registry's metrics then the job families, in pieces to be written
+   * in order as they are: at 10,000 jobs it is some 19 MB, which joining and encoding anew at
+   * every scrape cost more than rendering.
+   */
+  render(): Promise<Buffer[]>;
   /** The exposition's content type. */
   readonly contentType: string;
   /** Counts one request (or attempt) and its duration. */
@@ -182,13 +186,15 @@ export function createMetrics(
     registers: [registry],
   }).set({ version }, 1);
 
+  const jobFamilies = new JobExposition();
   return {
     registry,
     contentType: registry.contentType,
     async render() {
+      const registered = Buffer.from(await registry.metrics());
       const now = source.now();
       const jobs = [...source.jobs()].filter((job) => isExported(job, now, source.retentionMs));
-      return `${await registry.metrics()}${renderJobFamilies(jobs)}`;
+      return [registered, ...jobFamilies.render(jobs)];
     },
     observeRequest(observation) {
       requests.inc({ api: observation.api, code: observation.code });

@@ -8,14 +8,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
+import { GzipPieces, sendExposition } from "./exposition-response.js";
 import { jobsApiAnswer, type Answer } from "./jobs-api.js";
 import type { StatusSnapshot } from "./status-snapshot.js";
 import { statusPageAnswer } from "./status-page.js";
 
 /** What the server serves. */
 export interface ServerOptions {
-  /** Renders the metrics exposition. */
-  readonly render: () => Promise<string>;
+  /** Renders the metrics exposition, in pieces to write in order. */
+  readonly render: () => Promise<readonly Buffer[]>;
   readonly contentType: string;
   /** True once the configuration is loaded and the first cycle has finished. */
   readonly isReady: () => boolean;
@@ -64,7 +65,12 @@ function answer(res: ServerResponse, { status, body, contentType, headers }: Ans
   reply(res, status, body, contentType, headers);
 }
 
-async function handle(options: ServerOptions, req: IncomingMessage, res: ServerResponse) {
+async function handle(
+  options: ServerOptions,
+  gzip: GzipPieces,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
   const url = req.url ?? "/";
   const queryAt = url.indexOf("?");
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
@@ -85,10 +91,8 @@ async function handle(options: ServerOptions, req: IncomingMessage, res: ServerR
         : reply(res, 503, "no poll cycle finished recently\n");
     case "/readyz":
       return options.isReady() ? reply(res, 200, "ready\n") : reply(res, 503, "not ready\n");
-    default: {
-      const body = await options.render();
-      return reply(res, 200, body, options.contentType);
-    }
+    default:
+      return sendExposition(req, res, await options.render(), options.contentType, gzip);
   }
 }
 
@@ -112,6 +116,7 @@ export async function startServer(
   port: number,
 ): Promise<MetricsServer> {
   const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const gzip = new GzipPieces();
   const server: Server = createServer(
     {
       maxHeaderSize: 16 * 1024,
@@ -121,7 +126,7 @@ export async function startServer(
       connectionsCheckingInterval: Math.min(1_000, headersTimeout),
     },
     (req, res) => {
-      handle(options, req, res).catch((error: unknown) => {
+      handle(options, gzip, req, res).catch((error: unknown) => {
         options.logger.error(
           { event: "http_error", err: error instanceof Error ? error.message : String(error) },
           "request handling failed",

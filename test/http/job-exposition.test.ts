@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { escapeLabelValue, renderJobFamilies } from "../../src/http/job-exposition.js";
+import { BLOCK_JOBS, escapeLabelValue, JobExposition } from "../../src/http/job-exposition.js";
 import type { JobState } from "../../src/tracker/job-state.js";
 
 const job: JobState = {
@@ -21,7 +21,12 @@ const job: JobState = {
   terminalSince: 1_764_410_470_000,
 };
 
-describe("renderJobFamilies", () => {
+/** The job families of `jobs` as one text, rendered by `exposition` (a new one by default). */
+function renderJobFamilies(jobs: readonly JobState[], exposition = new JobExposition()): string {
+  return Buffer.concat(exposition.render(jobs)).toString();
+}
+
+describe("JobExposition", () => {
   it("writes every family of a job in the text format", () => {
     const ids =
       'group_id="32b6e34b3d91647abb20e7b8",cluster_name="Cluster0",restore_id="6a793f81d2c4a03c5e4b1f20"';
@@ -110,5 +115,153 @@ describe("renderJobFamilies", () => {
     ["two\nlines", "two\\nlines"],
   ])("escapes the label value %j", (value, escaped) => {
     expect(escapeLabelValue(value)).toBe(escaped);
+  });
+});
+
+/** Job number `n`: `job` under another restore id, with `changes`. */
+function nth(n: number, changes: Partial<JobState> = {}): JobState {
+  return {
+    ...job,
+    restoreId: `6a793f81d2c4a03c5e4b${n.toString(16).padStart(4, "0")}`,
+    ...changes,
+  };
+}
+
+/** `value` without its `key`. */
+function omit<T extends object, K extends keyof T>(value: T, key: K): Omit<T, K> {
+  return Object.fromEntries(Object.entries(value).filter(([name]) => name !== key)) as Omit<T, K>;
+}
+
+const info = job.info ?? {};
+
+describe("JobExposition between renders", () => {
+  // Every field a family reads, changed alone: a cached render must show it as a new one does.
+  it.each<[string, JobState]>([
+    ["the status", { ...job, status: "RUNNING" }],
+    ["the status, to none yet", { ...job, status: null }],
+    ["the family", { ...job, api: "dedicated" }],
+    ["the delivery type", { ...job, info: { ...info, deliveryType: "RESTORE" } }],
+    ["the snapshot", { ...job, info: { ...info, snapshotId: "5f4007f327a3bd7b6f4103c6" } }],
+    ["the target project", { ...job, info: { ...info, targetProjectId: "other" } }],
+    ["the target deployment", { ...job, info: { ...info, targetDeploymentItemName: "Cluster2" } }],
+    ["the schedule", { ...job, info: { ...info, scheduledAt: 1_764_410_401_000 } }],
+    ["the finish, gone", { ...job, info: omit(info, "finishedAt") }],
+    ["the info, gone", omit(job, "info")],
+    ["the last transition", { ...job, lastTransitionAt: 1_764_410_471_000 }],
+    ["the last success", { ...job, lastSuccessAt: 1_764_410_500_000 }],
+    ["the error", { ...job, errorKind: "timeout" }],
+    ["the error, with no status", { ...job, status: null, errorKind: "timeout" }],
+  ])("shows a change of %s at the next render, and its undoing after", (_, changed) => {
+    const exposition = new JobExposition();
+    const around = (state: JobState) => [nth(1), state, nth(2)];
+    const original = renderJobFamilies(around(job), exposition);
+    const fresh = renderJobFamilies(around(changed));
+    expect(fresh).not.toBe(original);
+    expect(renderJobFamilies(around(changed), exposition)).toBe(fresh);
+    expect(renderJobFamilies(around(job), exposition)).toBe(original);
+  });
+
+  it("exports a failing job alike whatever its error kind, and shows its recovery", () => {
+    const exposition = new JobExposition();
+    const failing = { ...job, errorKind: "timeout" };
+    const text = renderJobFamilies([failing], exposition);
+    expect(renderJobFamilies([{ ...failing, errorKind: "network" }], exposition)).toBe(text);
+    expect(renderJobFamilies([job], exposition)).toBe(renderJobFamilies([job]));
+  });
+
+  it("drops a job that is no longer listed", () => {
+    const exposition = new JobExposition();
+    renderJobFamilies([nth(1), nth(2), nth(3)], exposition);
+    const text = renderJobFamilies([nth(1), nth(3)], exposition);
+    expect(text).toBe(renderJobFamilies([nth(1), nth(3)]));
+    expect(text).not.toContain(nth(2).restoreId);
+    expect(renderJobFamilies([], exposition)).toBe("");
+  });
+
+  it.each<[string, Partial<JobState>]>([
+    ["project", { groupId: "32b6e34b3d91647abb20e7b9" }],
+    ["cluster", { clusterName: "Cluster1" }],
+    ["restore id", { restoreId: "6a793f81d2c4a03c5e4b1f21" }],
+  ])("keeps the first order of two jobs listed the other way, told apart by %s", (_, ids) => {
+    const exposition = new JobExposition();
+    const other = { ...job, ...ids };
+    renderJobFamilies([job, other], exposition);
+    const failed = { ...other, status: "FAILED" as const };
+    expect(renderJobFamilies([failed, job], exposition)).toBe(renderJobFamilies([job, failed]));
+  });
+
+  it("follows jobs that change, come and go over many renders and blocks", () => {
+    const exposition = new JobExposition();
+    let jobs = Array.from({ length: 700 }, (_, n) => nth(n));
+    let next = jobs.length;
+    const gone: JobState[] = [];
+    for (let round = 1; round <= 8; round++) {
+      // Some leave, from the front (past the retention) and anywhere.
+      const leaves = (at: number) => at < 3 || (at + round) % 97 === 0;
+      const leaving = jobs.filter((_, at) => leaves(at));
+      jobs = jobs
+        .filter((_, at) => !leaves(at))
+        // All get a new state; some a new status.
+        .map((state, at) => ({
+          ...state,
+          lastSuccessAt: 1_764_410_470_000 + round * 30_000,
+          ...((at * 7 + round) % 50 === 0 ? { status: "RUNNING" as const } : {}),
+        }));
+      // Some come, one of them a job that left before: it comes back at the end.
+      jobs.push(nth(next++), nth(next++), ...gone.splice(0, 1));
+      gone.push(...leaving);
+      // Series come in the order jobs were first rendered: here, as listed.
+      expect(renderJobFamilies(jobs, exposition)).toBe(renderJobFamilies(jobs));
+    }
+  });
+
+  it("merges blocks that jobs left, and follows their jobs after", () => {
+    const exposition = new JobExposition();
+    let jobs = Array.from({ length: 2 * BLOCK_JOBS + 88 }, (_, n) => nth(n));
+    const check = () => expect(renderJobFamilies(jobs, exposition)).toBe(renderJobFamilies(jobs));
+    check();
+    const number = (state: JobState) => Number.parseInt(state.restoreId.slice(-4), 16);
+    // Most jobs of the first block leave, then most of the second: what is left of the three
+    // blocks fits in one.
+    jobs = jobs.filter((state) => number(state) >= 200);
+    check();
+    jobs = jobs.filter((state) => number(state) < BLOCK_JOBS || number(state) >= BLOCK_JOBS + 200);
+    check();
+    jobs = jobs.map((state, at) => (at % 10 === 0 ? { ...state, status: "FAILED" } : state));
+    check();
+  });
+
+  it("never changes the pieces it gave, and gives the same pieces for lines that did not change", () => {
+    const exposition = new JobExposition();
+    const jobs = Array.from({ length: 3 * BLOCK_JOBS }, (_, n) => nth(n));
+    const first = exposition.render(jobs);
+    const copies = first.map((piece) => Buffer.from(piece));
+    const moved = BLOCK_JOBS + 44;
+    const second = exposition.render(
+      jobs.map((state, n) => ({
+        ...state,
+        lastSuccessAt: 1_764_410_500_000,
+        ...(n === moved ? { status: "FAILED" as const } : {}),
+      })),
+    );
+    first.forEach((piece, at) => expect(piece.equals(copies[at] as Buffer)).toBe(true));
+    // Built again: the last-success lines, and the lines of the moved job's block (the second);
+    // every other piece is one of the first render's.
+    const rebuilt = Buffer.concat(second.filter((piece) => !first.includes(piece)))
+      .toString()
+      .split("\n")
+      .filter((line) => line !== "");
+    const block = (line: string) =>
+      Math.floor(Number.parseInt(/restore_id="\w+(\w{4})"/.exec(line)?.[1] ?? "", 16) / BLOCK_JOBS);
+    expect(
+      rebuilt.filter(
+        (line) =>
+          !line.startsWith("atlas_restore_job_last_success_timestamp_seconds{") &&
+          block(line) !== 1,
+      ),
+    ).toEqual([]);
+    expect(rebuilt.filter((line) => line.startsWith("atlas_restore_job_status{"))).toHaveLength(
+      BLOCK_JOBS * 6,
+    );
   });
 });

@@ -36,7 +36,15 @@ const neverSeen: JobState = {
 };
 
 function metricsFor(jobs: JobState[]) {
-  return createMetrics({ jobs: () => jobs, now: () => T0, retentionMs: 24 * 3600_000 }, "1.2.3");
+  const metrics = createMetrics(
+    { jobs: () => jobs, now: () => T0, retentionMs: 24 * 3600_000 },
+    "1.2.3",
+  );
+  return {
+    ...metrics,
+    /** The exposition as one text. */
+    render: async () => Buffer.concat(await metrics.render()).toString(),
+  };
 }
 
 const ids = 'group_id="32b6e34b3d91647abb20e7b8",cluster_name="Cluster0"';
@@ -92,6 +100,19 @@ describe("job series, derived at scrape time", () => {
     const text = await metrics.render();
     expect(text).toContain('api="flex",status="RUNNING"} 1');
     expect(text).not.toContain('api="tenant",status="RUNNING"');
+  });
+
+  it("shows a job's new status at the next scrape, and no more a job that left", async () => {
+    const other = { ...running, restoreId: "6a793f81d2c4a03c5e4b1f23" };
+    const jobs = [running, other];
+    const metrics = metricsFor(jobs);
+    expect(await metrics.render()).toContain('restore_id="6a793f81d2c4a03c5e4b1f23"');
+    jobs[0] = { ...running, status: "COMPLETED", lastTransitionAt: T0 };
+    jobs.pop();
+    const text = await metrics.render();
+    expect(text).toContain('api="tenant",status="COMPLETED"} 1');
+    expect(text).toContain('api="tenant",status="RUNNING"} 0');
+    expect(text).not.toContain('restore_id="6a793f81d2c4a03c5e4b1f23"');
   });
 });
 

@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import { pino } from "pino";
 import { Registry, Gauge } from "prom-client";
+import { gunzipSync } from "node:zlib";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type MetricsServer } from "../../src/http/server.js";
@@ -27,7 +28,7 @@ afterEach(async () => {
 async function start(ready: () => boolean, registry = new Registry()) {
   server = await startServer(
     {
-      render: () => registry.metrics(),
+      render: async () => [Buffer.from(await registry.metrics())],
       contentType: registry.contentType,
       isReady: ready,
       status: () => emptySnapshot(),
@@ -42,6 +43,16 @@ async function start(ready: () => boolean, registry = new Registry()) {
 async function get(url: string, method: "GET" | "HEAD" | "POST" = "GET") {
   const res = await request(url, { method });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+/** A GET or HEAD that accepts gzip, and its body as it came. */
+async function getGzip(url: string, method: "GET" | "HEAD" = "GET") {
+  const res = await request(url, { method, headers: { "accept-encoding": "gzip, deflate, br" } });
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    body: Buffer.from(await res.body.arrayBuffer()),
+  };
 }
 
 /** Sends raw bytes and returns what the server answers before closing. */
@@ -64,6 +75,36 @@ describe("metrics and health server", () => {
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
     expect(res.body).toBe("# HELP probe_value A value.\n# TYPE probe_value gauge\nprobe_value 7\n");
+    const head = await get(`${base}/metrics`, "HEAD");
+    expect(head).toMatchObject({ status: 200, body: "" });
+    expect(head.headers["content-length"]).toBe(String(res.body.length));
+    expect(res.headers["content-encoding"]).toBeUndefined();
+    expect(res.headers.vary).toBe("Accept-Encoding");
+  });
+
+  it("serves /metrics gzip-compressed when asked, the same text once uncompressed", async () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: "probe_value", help: "A value.", registers: [registry] });
+    gauge.set(7);
+    const base = await start(() => true, registry);
+    const plain = await get(`${base}/metrics`);
+    const res = await getGzip(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers).toMatchObject({
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      "content-encoding": "gzip",
+      vary: "Accept-Encoding",
+      "content-length": String(res.body.length),
+    });
+    expect(gunzipSync(res.body).toString()).toBe(plain.body);
+    // A later scrape shows the registry's new values.
+    gauge.set(8);
+    expect(gunzipSync((await getGzip(`${base}/metrics`)).body).toString()).toMatch(
+      /^probe_value 8$/m,
+    );
+    const head = await getGzip(`${base}/metrics`, "HEAD");
+    expect(head.headers["content-encoding"]).toBe("gzip");
+    expect(head.body.length).toBe(0);
   });
 
   it("answers /healthz always and /readyz only when ready", async () => {
@@ -114,7 +155,7 @@ describe("slow clients", () => {
     const logger = pino({ level: "silent" });
     server = await startServer(
       {
-        render: async () => "",
+        render: async () => [],
         contentType: "text/plain",
         isReady: () => true,
         status: () => emptySnapshot(),
@@ -136,7 +177,7 @@ describe("POST /-/reload", () => {
     const calls: string[] = [];
     server = await startServer(
       {
-        render: async () => "",
+        render: async () => [],
         contentType: "text/plain",
         isReady: () => true,
         status: () => emptySnapshot(),

@@ -68,7 +68,7 @@ afterEach(async () => {
 async function serve(status: StatusSnapshot): Promise<string> {
   server = await startServer(
     {
-      render: async () => "",
+      render: async () => [],
       contentType: "text/plain",
       isReady: () => true,
       status: () => status,
