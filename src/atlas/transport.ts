@@ -4,7 +4,7 @@
  * `send` that applies timeouts and the User-Agent, reads the body within a size limit, reports
  * each request to an observer (for metrics), and turns every undici failure into a typed error.
  */
-import { EnvHttpProxyAgent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { EnvHttpProxyAgent, errors as undiciErrors, type Dispatcher } from "undici";
 import {
   AtlasDecodeError,
   AtlasError,
@@ -40,9 +40,9 @@ export interface RequestObservation {
   readonly code: string;
   readonly durationSeconds: number;
   /** The project (or, for `projects`, the organization) the request was about, for rate limits. */
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** Response headers, when a response arrived. */
-  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>> | undefined;
 }
 
 /** Receives every request's outcome; must not throw. */
@@ -111,59 +111,204 @@ export type Interpret<T> = (response: SendResponse) => T;
  * observer once, with the outcome as the metrics count it: the HTTP status, or the `metricCode`
  * of the AtlasError that the transport or `interpret` raised (so a 200 whose body is not a job
  * counts as `decode`). Rejects only with an AtlasError or with the signal's abort reason.
+ *
+ * It dispatches on undici's handler interface and collects the body's chunks itself: undici's
+ * `request()` wraps each answer in a Readable stream and an async resource, which cost a steady
+ * poll more CPU than everything else it does with the answer.
  */
 export async function send<T = SendResponse>(
   options: TransportOptions,
   req: SendRequest,
   interpret: Interpret<T> = (response) => response as T,
 ): Promise<T> {
-  const clock = options.monotonicNow ?? (() => performance.now());
-  const url = new URL(req.path, options.baseUrl);
-  for (const [name, value] of Object.entries(req.query ?? {})) url.searchParams.set(name, value);
-  const context: AtlasErrorContext = { operation: req.operation, target: req.path };
+  const clock = options.monotonicNow ?? monotonicNow;
   const started = clock();
-  const observe = (code: string, headers?: SendResponse["headers"]): void => {
-    options.observer?.({
-      api: req.api,
-      code,
-      durationSeconds: (clock() - started) / 1000,
-      ...(req.groupId !== undefined ? { groupId: req.groupId } : {}),
-      ...(headers ? { headers } : {}),
-    });
-  };
   let response: SendResponse;
-  let headers: SendResponse["headers"] | undefined;
+  let exchange: Exchange | undefined;
   try {
-    const answer = await request(url, {
+    exchange = new Exchange(req.signal);
+    response = await exchange.send(req.dispatcher ?? options.dispatcher, {
+      origin: originOf(options.baseUrl),
+      path: req.query ? `${req.path}?${new URLSearchParams(req.query).toString()}` : req.path,
       method: req.method,
       headers: { "user-agent": options.userAgent, ...req.headers },
-      ...(req.body !== undefined ? { body: req.body } : {}),
-      dispatcher: req.dispatcher ?? options.dispatcher,
+      body: req.body ?? null,
       headersTimeout: options.timeouts.headersMs,
       bodyTimeout: options.timeouts.bodyMs,
-      ...(req.signal ? { signal: req.signal } : {}),
     });
-    headers = answer.headers;
-    response = { status: answer.statusCode, headers, body: await answer.body.text() };
   } catch (error) {
+    const headers = exchange?.headers;
     if (req.signal?.aborted) {
-      observe("aborted", headers);
+      report(options, req, "aborted", clock() - started, headers);
       throw req.signal.reason;
     }
-    const mapped = toAtlasError(error, context, options.timeouts);
-    observe(mapped.metricCode, headers);
+    const mapped = toAtlasError(
+      error,
+      { operation: req.operation, target: req.path },
+      options.timeouts,
+    );
+    report(options, req, mapped.metricCode, clock() - started, headers);
     throw mapped;
   }
   let value: T;
   try {
     value = interpret(response);
   } catch (error) {
-    observe(error instanceof AtlasError ? error.metricCode : String(response.status), headers);
+    const code = error instanceof AtlasError ? error.metricCode : String(response.status);
+    report(options, req, code, clock() - started, response.headers);
     throw error;
   }
-  observe(String(response.status), headers);
+  report(options, req, String(response.status), clock() - started, response.headers);
   return value;
 }
+
+function monotonicNow(): number {
+  return performance.now();
+}
+
+/** Tells the observer, if any, how a request ended. */
+function report(
+  options: TransportOptions,
+  req: SendRequest,
+  code: string,
+  elapsedMs: number,
+  headers: SendResponse["headers"] | undefined,
+): void {
+  options.observer?.({
+    api: req.api,
+    code,
+    durationSeconds: elapsedMs / 1000,
+    groupId: req.groupId,
+    headers,
+  });
+}
+
+/** The origin of each base URL seen (a process has one or two). */
+const origins = new Map<string, string>();
+
+function originOf(baseUrl: string): string {
+  let origin = origins.get(baseUrl);
+  if (origin === undefined) {
+    origin = new URL(baseUrl).origin;
+    origins.set(baseUrl, origin);
+  }
+  return origin;
+}
+
+/**
+ * The exchanges in flight under each abort signal. One listener per signal aborts them all: a
+ * listener added and removed for every request cost more than the bookkeeping of a set.
+ */
+const underSignal = new WeakMap<AbortSignal, Set<Exchange>>();
+
+function watch(signal: AbortSignal): Set<Exchange> {
+  let exchanges = underSignal.get(signal);
+  if (exchanges === undefined) {
+    const watched = new Set<Exchange>();
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const exchange of watched) exchange.abort(signal.reason as Error);
+      },
+      { once: true },
+    );
+    underSignal.set(signal, watched);
+    exchanges = watched;
+  }
+  return exchanges;
+}
+
+/** One request and its answer, collected in full, as undici's dispatch handler. */
+class Exchange implements Dispatcher.DispatchHandler {
+  headers: SendResponse["headers"] | undefined;
+  #status = 0;
+  readonly #chunks: Buffer[] = [];
+  readonly #signal: AbortSignal | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** Why the exchange was aborted before undici started it. */
+  #abortReason: Error | undefined;
+  /** The exchanges under the same signal, this one included until it is over. */
+  #watched: Set<Exchange> | undefined;
+  #resolve: (response: SendResponse) => void = noop;
+  #reject: (error: unknown) => void = noop;
+
+  constructor(signal: AbortSignal | undefined) {
+    this.#signal = signal;
+  }
+
+  send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<SendResponse> {
+    const signal = this.#signal;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<SendResponse>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      if (signal) {
+        this.#watched = watch(signal);
+        this.#watched.add(this);
+      }
+      try {
+        dispatcher.dispatch(options, this);
+      } catch (error) {
+        this.#settle();
+        reject(error);
+      }
+    });
+  }
+
+  /** Stops watching the signal: the exchange is over. */
+  #settle(): void {
+    this.#watched?.delete(this);
+    this.#watched = undefined;
+  }
+
+  abort(reason: Error): void {
+    if (this.#controller) this.#controller.abort(reason);
+    else this.#abortReason = reason;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.#abortReason !== undefined) {
+      controller.abort(this.#abortReason);
+      return;
+    }
+    this.#controller = controller;
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: SendResponse["headers"],
+  ): void {
+    // 1xx answers are interim; the final one follows.
+    if (statusCode < 200) return;
+    this.#status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.#settle();
+    const chunks = this.#chunks;
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    // As undici's `text()`: UTF-8, a byte order mark dropped.
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    this.#resolve({
+      status: this.#status,
+      headers: this.headers ?? {},
+      body: bytes.toString("utf8", bom),
+    });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#settle();
+    this.#reject(error);
+  }
+}
+
+function noop(): void {}
 
 /** Maps an undici or system error onto the typed errors. */
 export function toAtlasError(

@@ -91,18 +91,18 @@ export function unresolvableAgent(): Agent {
 }
 
 /**
- * Waits until `check` returns a value other than undefined, or fails after `timeoutMs`. `what`
- * names the condition; as a function, it is asked at the timeout, to describe what was seen.
+ * Waits until `check` returns a value other than undefined or false, or fails after `timeoutMs`.
+ * `what` names the condition; as a function, it is asked at the timeout, to describe what was seen.
  */
 export async function waitFor<T>(
-  check: () => T | undefined | Promise<T | undefined>,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   what: string | (() => string),
   timeoutMs = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined) return value;
+    if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) {
       const described = typeof what === "function" ? what() : what;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${described}`);
