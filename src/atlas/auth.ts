@@ -8,14 +8,21 @@ import { digestAuth } from "./digest-interceptor.js";
 import { TokenSource, type RevokeOutcome } from "./oauth.js";
 import type { RequestObserver, Timeouts } from "./transport.js";
 
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** How API requests get authenticated. */
 export interface Authenticator {
   /** The dispatcher API requests go through (digest: the agent composed with digestAuth). */
   readonly dispatcher: Dispatcher;
-  /** Extra request headers (bearer: Authorization). */
-  headers(signal?: AbortSignal): Promise<Record<string, string>>;
+  /**
+   * Extra request headers (bearer: Authorization), at once when they are at hand. The same
+   * credentials give the same object, which must not be changed.
+   */
+  headers(
+    signal?: AbortSignal,
+  ): Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
   /** Called after a 401 on an API request that used `usedHeaders`; true when one retry with fresh credentials makes sense. */
-  unauthorized(usedHeaders: Record<string, string>): boolean;
+  unauthorized(usedHeaders: Readonly<Record<string, string>>): boolean;
   /**
    * Releases credentials (bearer: revoke the token) and says how that went; `signal` bounds the
    * wait. Never throws.
@@ -44,7 +51,7 @@ export function createAuthenticator(
     );
     return {
       dispatcher,
-      headers: () => Promise.resolve({}),
+      headers: () => NO_HEADERS,
       // The interceptor already answered the challenge; a 401 that got through is final.
       unauthorized: () => false,
       close: () => Promise.resolve({ status: "none" }),
@@ -71,10 +78,21 @@ export function createAuthenticator(
  * always refused costs at most one token a minute and the account never holds more than two.
  */
 function bearerAuthenticator(tokens: TokenSource, dispatcher: Dispatcher): Authenticator {
+  // The headers of the last token, kept: a steady poll reuses them instead of building a header
+  // of a kilobyte or more each time.
+  let last: { readonly token: string; readonly headers: Readonly<Record<string, string>> } = {
+    token: "",
+    headers: NO_HEADERS,
+  };
+  const headersOf = (token: string): Readonly<Record<string, string>> => {
+    if (last.token !== token) last = { token, headers: { authorization: `Bearer ${token}` } };
+    return last.headers;
+  };
   return {
     dispatcher,
-    async headers(signal) {
-      return { authorization: `Bearer ${await tokens.getToken(signal)}` };
+    headers(signal) {
+      const usable = signal?.aborted ? undefined : tokens.usableToken();
+      return usable !== undefined ? headersOf(usable) : tokens.getToken(signal).then(headersOf);
     },
     unauthorized(usedHeaders) {
       const used = /^Bearer (.+)$/.exec(usedHeaders["authorization"] ?? "")?.[1];

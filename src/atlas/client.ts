@@ -73,6 +73,11 @@ const RETRY = Symbol("retry");
 export class AtlasClient {
   readonly #options: AtlasClientOptions;
   readonly #transport: TransportOptions;
+  /** Request headers by the credentials' headers (see Authenticator.headers) and media type. */
+  readonly #requestHeaders = new WeakMap<
+    Readonly<Record<string, string>>,
+    Map<string, Readonly<Record<string, string>>>
+  >();
 
   constructor(options: AtlasClientOptions) {
     this.#options = options;
@@ -277,12 +282,13 @@ export class AtlasClient {
     const { authenticator } = this.#options;
     const target = typeof api === "string" ? { api, accept: MEDIA_TYPES[api] } : api;
     for (let attempt = 0; ; attempt++) {
-      const authHeaders = await authenticator.headers(signal);
+      const pending = authenticator.headers(signal);
+      const authHeaders = pending instanceof Promise ? await pending : pending;
       const request: SendRequest = {
         method: "GET",
         path,
-        ...(query ? { query } : {}),
-        headers: { accept: target.accept, ...authHeaders },
+        query,
+        headers: this.#headers(target.accept, authHeaders),
         api: target.api,
         operation: context.operation,
         groupId,
@@ -296,6 +302,24 @@ export class AtlasClient {
       });
       if (outcome !== RETRY) return outcome.value;
     }
+  }
+
+  /** The request headers for a media type and the credentials' headers, built once for both. */
+  #headers(
+    accept: string,
+    authHeaders: Readonly<Record<string, string>>,
+  ): Readonly<Record<string, string>> {
+    let byAccept = this.#requestHeaders.get(authHeaders);
+    if (byAccept === undefined) {
+      byAccept = new Map();
+      this.#requestHeaders.set(authHeaders, byAccept);
+    }
+    let headers = byAccept.get(accept);
+    if (headers === undefined) {
+      headers = Object.freeze({ accept, ...authHeaders });
+      byAccept.set(accept, headers);
+    }
+    return headers;
   }
 
   /** Checks the status and content type of an answer and parses its JSON body. */

@@ -130,8 +130,8 @@ export class TokenSource {
    */
   getToken(signal?: AbortSignal): Promise<string> {
     if (signal?.aborted) return Promise.reject(signal.reason as unknown);
-    const cached = this.#cached;
-    if (cached && this.#now() < cached.refreshAt) return Promise.resolve(cached.token);
+    const usable = this.usableToken();
+    if (usable !== undefined) return Promise.resolve(usable);
     if (!this.#inflight) {
       const inflight = this.#fetch().finally(() => {
         this.#inflight = undefined;
@@ -153,6 +153,12 @@ export class TokenSource {
   }
 
   /** The cached token, if one is held (it may be due for refresh). */
+  /** The cached token while it needs no refresh (what getToken would resolve with at once). */
+  usableToken(): string | undefined {
+    const cached = this.#cached;
+    return cached && this.#now() < cached.refreshAt ? cached.token : undefined;
+  }
+
   currentToken(): string | undefined {
     return this.#cached?.token;
   }

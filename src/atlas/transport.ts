@@ -84,7 +84,8 @@ export interface TransportOptions {
 export interface SendRequest {
   readonly method: "GET" | "POST";
   readonly path: string;
-  readonly query?: Readonly<Record<string, string>>;
+  readonly query?: Readonly<Record<string, string>> | undefined;
+  /** Sent with the User-Agent; an object passed again is merged with it only once. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly api: RequestApi;
@@ -131,7 +132,7 @@ export async function send<T = SendResponse>(
       origin: originOf(options.baseUrl),
       path: req.query ? `${req.path}?${new URLSearchParams(req.query).toString()}` : req.path,
       method: req.method,
-      headers: { "user-agent": options.userAgent, ...req.headers },
+      headers: withUserAgent(req.headers, options.userAgent),
       body: req.body ?? null,
       headersTimeout: options.timeouts.headersMs,
       bodyTimeout: options.timeouts.bodyMs,
@@ -160,6 +161,21 @@ export async function send<T = SendResponse>(
   }
   report(options, req, String(response.status), clock() - started, response.headers);
   return value;
+}
+
+/** Request headers with the User-Agent, by the headers object given and the agent's name. */
+const withAgent = new WeakMap<Readonly<Record<string, string>>, Record<string, string>>();
+
+function withUserAgent(
+  headers: Readonly<Record<string, string>>,
+  userAgent: string,
+): Record<string, string> {
+  let merged = withAgent.get(headers);
+  if (merged === undefined || merged["user-agent"] !== userAgent) {
+    merged = { "user-agent": userAgent, ...headers };
+    withAgent.set(headers, merged);
+  }
+  return merged;
 }
 
 function monotonicNow(): number {
