@@ -66,6 +66,13 @@ export interface RestoreJobPages {
   readonly complete: boolean;
 }
 
+/** The operation named in the errors of a job's GET, by family. */
+const GET_OPERATIONS: Readonly<Record<ApiFamily, string>> = {
+  tenant: "get tenant restore job",
+  flex: "get flex restore job",
+  dedicated: "get dedicated restore job",
+};
+
 /** Marks an answer that is retried with fresh credentials. */
 const RETRY = Symbol("retry");
 
@@ -87,7 +94,7 @@ export class AtlasClient {
   /** Reads one restore job; the answer must be that job. */
   async getRestoreJob(api: ApiFamily, ref: JobRef, signal?: AbortSignal): Promise<RestoreJob> {
     const path = restoreJobPath(api, ref);
-    const context = { operation: `get ${api} restore job`, target: path };
+    const context = { operation: GET_OPERATIONS[api], target: path };
     return this.#get(api, ref.groupId, path, undefined, context, signal, (body) => {
       const decoded = decodeRestoreJob(api, body);
       if (!decoded.ok) throw new AtlasDecodeError(decoded.problems, context);

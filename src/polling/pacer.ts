@@ -50,8 +50,24 @@ interface Bucket {
  * project's Cloud Backups set) within one project.
  */
 export function bucketKey(api: string, groupId: string): string {
-  return `${RATE_LIMIT_SETS[api as ApiFamily] ?? api}/${groupId}`;
+  // Built once per family and project: every poll asks for its key.
+  let byGroup = bucketKeys.get(api);
+  if (byGroup === undefined) {
+    byGroup = new Map();
+    bucketKeys.set(api, byGroup);
+  }
+  let key = byGroup.get(groupId);
+  if (key === undefined) {
+    key = `${RATE_LIMIT_SETS[api as ApiFamily] ?? api}/${groupId}`;
+    byGroup.set(groupId, key);
+  }
+  return key;
 }
+
+const bucketKeys = new Map<string, Map<string, string>>();
+
+/** What acquire returns when the request may go at once. */
+const NOW = Promise.resolve();
 
 /** Decides when the next request of a bucket may go. */
 export class Pacer {
@@ -116,11 +132,13 @@ export class Pacer {
    * taking a slot, when it would have to wait past `deadline`. A request that needs no wait
    * goes even after the deadline: a long cycle finishes its work.
    */
-  async acquire(key: string, deadline: number, signal?: AbortSignal): Promise<void> {
+  acquire(key: string, deadline: number, signal?: AbortSignal): Promise<void> {
     const bucket = this.#bucket(key);
     const now = this.#now();
     const slot = Math.max(now, bucket.notBefore);
-    if (slot > now && slot > deadline) throw new PollDeferredError(key, slot, bucket.reason);
+    if (slot > now && slot > deadline) {
+      return Promise.reject(new PollDeferredError(key, slot, bucket.reason));
+    }
     if (this.#low(bucket)) {
       // Spread what is left over the window; with nothing left, one request per window.
       const remaining = bucket.remaining ?? 0;
@@ -128,6 +146,6 @@ export class Pacer {
       bucket.reason = "rate_limit";
       bucket.remaining = Math.max(0, remaining - 1);
     }
-    if (slot > now) await this.#sleep(slot - now, signal);
+    return slot > now ? this.#sleep(slot - now, signal) : NOW;
   }
 }

@@ -224,7 +224,7 @@ export class Poller {
   #tenantSunset: number;
   #retentionMs: number;
   readonly #clusters = new Map<string, ClusterTarget>();
-  /** Targets in flight, by `cluster:<key>` or `job:<key>`. */
+  /** Targets in flight, by cluster key or job key (a job key has one more segment). */
   readonly #inFlight = new Set<string>();
   /** The runs of the targets in flight. */
   readonly #running = new Set<Promise<unknown>>();
@@ -396,28 +396,17 @@ export class Poller {
     const jobKeys = [...this.#states.keys()];
     let nextCluster = 0;
     let nextJob = 0;
-    const next = (): (() => Promise<void>) | undefined => {
-      const cluster = clusters[nextCluster++];
-      if (cluster) {
+    const worker = async (): Promise<void> => {
+      for (let cluster = clusters[nextCluster++]; cluster; cluster = clusters[nextCluster++]) {
         const [key, target] = cluster;
-        return () =>
-          this.#launch(`cluster:${key}`, "cluster", tally, () =>
-            this.#list(target, context, tally),
-          );
+        await this.#launch(key, "cluster", tally, () => this.#list(target, context, tally));
       }
       while (nextJob < jobKeys.length) {
         const key = jobKeys[nextJob++]!;
         const state = this.#states.get(key);
         const job = state && this.#jobToGet(key, state);
-        if (job) {
-          return () =>
-            this.#launch(`job:${key}`, "job", tally, () => this.#get(job, context, tally));
-        }
+        if (job) await this.#launch(key, "job", tally, () => this.#get(job, key, context, tally));
       }
-      return undefined;
-    };
-    const worker = async (): Promise<void> => {
-      for (let poll = next(); poll; poll = next()) await poll();
     };
     // As many workers as the limiter lets run: each waits there, behind a target of an earlier
     // cycle still in flight, so the concurrency stays the limiter's.
@@ -455,7 +444,7 @@ export class Poller {
       if (!this.#skipWarned.has(id)) {
         this.#skipWarned.add(id);
         this.#options.logger.warn(
-          { event: "poll_skipped", target: kind, id: id.slice(id.indexOf(":") + 1) },
+          { event: "poll_skipped", target: kind, id },
           "poll skipped: the previous one of this target is still in flight",
         );
       }
@@ -716,10 +705,9 @@ export class Poller {
   }
 
   /** GETs one job and applies the answer to its state as it is when the answer lands. */
-  async #get(job: JobSettings, context: PollContext, tally: Tally): Promise<Outcome> {
+  async #get(job: JobSettings, key: string, context: PollContext, tally: Tally): Promise<Outcome> {
     const { signal } = context;
     const { now } = this.#options;
-    const key = jobKey(job);
     const mode = job.api ?? this.#mode;
     const current = (): JobState => this.#states.get(key) ?? this.#fresh(job);
     const before = current();
@@ -739,7 +727,12 @@ export class Poller {
         const found = await this.#options.fetchJob(api, job, context);
         const step = observeJob(latest(), found, now());
         tally.reached.push(true);
-        this.#commit(key, step.state, [...events, ...step.events], tally);
+        this.#commit(
+          key,
+          step.state,
+          events.length > 0 ? [...events, ...step.events] : step.events,
+          tally,
+        );
         this.#accessDenied.observe(this.#options.logger, step.state, step.events, true);
         return "ok";
       } catch (error) {
