@@ -171,9 +171,16 @@ export class GzipPieces {
 }
 
 /**
+ * How much inflated text a plain answer lets wait for the connection: more would only hold memory,
+ * less would wait on the connection more often.
+ */
+const IN_FLIGHT_BYTES = 2 * 1024 * 1024;
+
+/**
  * Answers 200 with the exposition, gzip-compressed by `compressor` when the request accepts it.
- * Plain, the compressed pieces are inflated one after the other, each once the connection has
- * taken the last, so that their text is never all in memory at once.
+ * Plain, the compressed pieces are inflated one after the other, and wait for the connection
+ * to take what it was given once that reaches IN_FLIGHT_BYTES, so that their text is never all
+ * in memory at once.
  */
 export async function sendExposition(
   req: IncomingMessage,
@@ -193,17 +200,19 @@ export async function sendExposition(
     ...(gzip ? { "content-encoding": "gzip" } : {}),
   });
   if (req.method === "HEAD") return void res.end();
-  // The pieces at hand in one write (writev), not one per piece.
+  // Pieces go out in one write (writev) each IN_FLIGHT_BYTES or so, not one per piece.
   res.cork();
   for (const piece of body) {
     if (!(piece instanceof DeflatedPiece)) {
       res.write(piece);
       continue;
     }
-    res.uncork();
-    if (res.writableNeedDrain && !res.destroyed) await drained(res);
-    if (res.destroyed) return;
-    res.cork();
+    if (res.writableLength >= IN_FLIGHT_BYTES) {
+      res.uncork();
+      if (res.writableNeedDrain && !res.destroyed) await drained(res);
+      if (res.destroyed) return;
+      res.cork();
+    }
     const text = piece.text();
     res.write(text, () => release(text));
   }
