@@ -28,6 +28,10 @@ ENV NODE_ENV=production
 # it): a smaller young generation, and an old-generation cap that makes V8 collect before it grows.
 # The daemon holds some 20 MB of live data at 1,000 jobs; raise the cap for tens of thousands.
 ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128"
+# One malloc arena: V8's garbage-collector threads otherwise each get an arena of their own, whose
+# pages stay resident between collections (some 7 MiB of the peak at 10,000 jobs, at no measured
+# CPU cost).
+ENV MALLOC_ARENA_MAX=1
 WORKDIR /app
 # --ignore-scripts (both stages): no dependency has an install script, and none may appear unseen.
 COPY package.json package-lock.json ./

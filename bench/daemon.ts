@@ -20,7 +20,7 @@
  *    shows as a spread between the two, and weighs on both sides of the ratio alike.
  *
  * Both children run with the image's NODE_OPTIONS (from the Dockerfile) unless `--node-options`
- * says otherwise. The figures that matter are ratios and limits, not absolute times: the machine
+ * says otherwise, and with its malloc settings (the Dockerfile's `ENV MALLOC_…`). The figures that matter are ratios and limits, not absolute times: the machine
  * is shared. Then the discovery case (bench/discovery-case.ts) runs, unless `--no-discovery`.
  *
  * Exit code: 0 when every goal holds, 1 when one does not, 2 when the run itself failed (a
@@ -112,6 +112,8 @@ interface Options {
   readonly family: Family;
   /** NODE_OPTIONS of both children; the image's by default. */
   readonly nodeOptions: string;
+  /** The image's malloc settings (MALLOC_ARENA_MAX…), in both children's environment. */
+  readonly mallocEnv: Readonly<Record<string, string>>;
   readonly discovery: boolean;
 }
 
@@ -252,6 +254,7 @@ function childEnv(options: Options, credentials: Record<string, string>): Record
   return {
     PATH: process.env.PATH ?? "",
     ...credentials,
+    ...options.mallocEnv,
     ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
   };
 }
@@ -663,6 +666,17 @@ async function imageNodeOptions(): Promise<string> {
   return match?.[1] ?? match?.[2] ?? "";
 }
 
+/** The malloc settings the image runs the daemon with (its Dockerfile's `ENV MALLOC_…`). */
+async function imageMallocEnv(): Promise<Record<string, string>> {
+  const dockerfile = await readFile(new URL("../Dockerfile", import.meta.url), "utf8");
+  return Object.fromEntries(
+    [...dockerfile.matchAll(/^ENV (MALLOC_[A-Z_]+)=(\S+)$/gm)].map((match) => [
+      match[1] as string,
+      match[2] as string,
+    ]),
+  );
+}
+
 const USAGE =
   "--jobs N[,N…] --cycles N --scrapes N --auth serviceAccount|apiKey --family flex|tenant " +
   "--node-options=FLAGS --no-discovery";
@@ -704,6 +718,7 @@ async function readOptions(): Promise<Options> {
     auth: oneOf("auth", values.auth, ["serviceAccount", "apiKey"] as const),
     family: oneOf("family", values.family, ["flex", "tenant"] as const),
     nodeOptions: values["node-options"],
+    mallocEnv: await imageMallocEnv(),
     discovery: values.discovery,
   };
 }
@@ -725,7 +740,11 @@ async function main(): Promise<number> {
     "",
     `${machine()} at the start`,
     "",
-    `Both children run with NODE_OPTIONS="${options.nodeOptions}". The bare loop reads with a ` +
+    `Both children run with NODE_OPTIONS="${options.nodeOptions}"` +
+      Object.entries(options.mallocEnv)
+        .map(([name, value]) => ` and ${name}=${value}`)
+        .join("") +
+      `. The bare loop reads with a ` +
       `bearer token; the daemon authenticates with ` +
       `${options.auth === "apiKey" ? "an API key (Digest)" : "a service account"}.`,
     `CPU: user + system, all threads, per 1,000 job reads: the bare loop's passes (after one to ` +

@@ -4,10 +4,13 @@
  * series and 19 MB of text: rendering every line and encoding the whole string at every scrape
  * took hundreds of milliseconds, mostly in making and collecting strings. So, as kube-state-metrics
  * keeps each object's rendered bytes, a JobExposition keeps the bytes from one scrape to the next
- * and renders again only the lines of jobs whose exported values changed.
+ * and renders again only the blocks of jobs whose exported values changed. It keeps them
+ * compressed (see DeflatedPiece): 19 MB of text held between scrapes weighed more on the process's
+ * memory than anything else it keeps per job.
  */
 import { jobKey, statusesOf } from "../atlas/model.js";
 import type { JobState } from "../tracker/job-state.js";
+import { DeflatedPiece, type ExpositionPiece } from "./exposition-response.js";
 
 /** One family: its name, help, and the samples (or none) each job gets under its labels. */
 interface Family {
@@ -129,8 +132,8 @@ const HEADERS = FAMILIES.map((family) =>
 
 /**
  * How many jobs share a block. At 10,000 jobs that makes 40 blocks, so a scrape writes some 280
- * pieces, and a change copies at most a block's status lines, some 250 kB. 128 and 512 jobs
- * measured the same (bench/metrics-render.ts).
+ * pieces, and a change renders and compresses again at most a block's status lines, some 250 kB.
+ * 128 and 512 jobs measured the same (bench/metrics-render.ts).
  */
 export const BLOCK_JOBS = 256;
 
@@ -142,39 +145,42 @@ interface Entry {
   state: JobState;
   /** The state of the render under way. */
   next: JobState;
-  /** The block whose lines hold the job's, and its place there; none before its first render. */
+  /** The block whose lines hold the job's; none before its first render. */
   block: Block | undefined;
-  slot: number;
   /** The render that last included it, and its place in that render's list. */
   seen: number;
   at: number;
-}
-
-/** One family's lines for a block's jobs, in order. */
-interface Lines {
-  readonly bytes: Buffer;
-  /** Where the lines of the job at each slot start; the last element is the length. */
-  readonly starts: Float64Array;
 }
 
 /** Up to BLOCK_JOBS jobs whose lines are kept together, one buffer per family. */
 interface Block {
   /** Its jobs, in the order their lines are written. */
   readonly entries: Entry[];
-  /** By family, as FAMILIES; empty until the block is first built. */
-  lines: Lines[];
+  /** Its lines by family, as FAMILIES; empty until the block is first built. */
+  lines: DeflatedPiece[];
   /** True when jobs joined or left since `lines` were built. */
   changed: boolean;
+}
+
+/**
+ * `text` as one flat string. A string built of parts is a tree of them (V8's cons strings): the
+ * identity labels made by `label` hold some 16 pieces, 700 bytes per job kept for as long as the
+ * job is exported, where the flat string takes some 120. A JSON round trip copies any string
+ * exactly, lone surrogates included.
+ */
+function flat(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 /** The entry of a job not rendered before, in no block yet. */
 function newEntry(job: JobState, serial: number): Entry {
   return {
-    ids: `${label("group_id", job.groupId)},${label("cluster_name", job.clusterName)},${label("restore_id", job.restoreId)}`,
+    ids: flat(
+      `${label("group_id", job.groupId)},${label("cluster_name", job.clusterName)},${label("restore_id", job.restoreId)}`,
+    ),
     state: job,
     next: job,
     block: undefined,
-    slot: -1,
     seen: serial,
     at: -1,
   };
@@ -191,58 +197,32 @@ function unchanged(family: Family, entry: Entry): boolean {
 }
 
 /**
- * Family `index`'s lines for `entries`: each unchanged job's copied from where they are, runs of
- * adjacent ones at once; the others rendered from their next state.
+ * Where a block's text is encoded before it is compressed: one buffer for them all, grown as
+ * needed (a block's status lines, some 250 kB), instead of a new one per piece, which would stay
+ * allocated until a garbage collection (some 19 MB for a first render at 10,000 jobs).
  */
-function build(index: number, entries: readonly Entry[]): Lines {
+let scratch = Buffer.alloc(0);
+
+/** Family `index`'s lines for `entries`, rendered from their next states. */
+function build(index: number, entries: readonly Entry[]): DeflatedPiece {
   const family = FAMILIES[index] as Family;
-  const pieces: Buffer[] = [];
-  const starts = new Float64Array(entries.length + 1);
-  let length = 0;
-  let run: Buffer | undefined;
-  let runStart = 0;
-  let runEnd = 0;
-  let fresh = "";
-  const endRun = (): void => {
-    if (run !== undefined) pieces.push(run.subarray(runStart, runEnd));
-    run = undefined;
-  };
-  entries.forEach((entry, slot) => {
-    starts[slot] = length;
-    const old = entry.block?.lines[index];
-    if (old !== undefined && unchanged(family, entry)) {
-      const start = old.starts[entry.slot] as number;
-      const end = old.starts[entry.slot + 1] as number;
-      if (fresh !== "") pieces.push(Buffer.from(fresh));
-      fresh = "";
-      if (run !== old.bytes || start !== runEnd) {
-        endRun();
-        run = old.bytes;
-        runStart = start;
-      }
-      runEnd = end;
-      length += end - start;
-    } else {
-      endRun();
-      const text = family.lines(entry.next, entry.ids);
-      fresh += text;
-      length += Buffer.byteLength(text);
-    }
-  });
-  endRun();
-  if (fresh !== "") pieces.push(Buffer.from(fresh));
-  starts[entries.length] = length;
-  return { bytes: Buffer.concat(pieces, length), starts };
+  let text = "";
+  for (const entry of entries) text += family.lines(entry.next, entry.ids);
+  const length = Buffer.byteLength(text);
+  if (scratch.length < length)
+    scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * scratch.length));
+  scratch.write(text, 0, length);
+  return new DeflatedPiece(scratch.subarray(0, length));
 }
 
 /**
  * The job families, kept between renders. Jobs are kept in blocks of up to BLOCK_JOBS, in the
  * order they were first rendered, each block with one buffer per family. A block is rebuilt when
- * jobs join or leave it, and a block's family when one of its jobs' lines there changed, copying
- * the unchanged lines: a poll cycle gives every job a new lastSuccessAt, one line per job, but
- * seldom changes a status or an info label, the bulk of the bytes; and a job that comes or goes
- * (a new restore, one past the retention) touches one block, not the whole text. The pieces are
- * buffers so that the server writes them as they are, with no string to join and encode.
+ * jobs join or leave it, and a block's family when one of its jobs' lines there changed: a poll
+ * cycle gives every job a new lastSuccessAt, one line per job, but seldom changes a status or an
+ * info label, the bulk of the bytes; and a job that comes or goes (a new restore, one past the
+ * retention) touches one block, not the whole text. The pieces are compressed once, when built, so
+ * that a gzip answer uses them as they are (see exposition-response.ts).
  */
 export class JobExposition {
   /** By jobKey. */
@@ -257,7 +237,7 @@ export class JobExposition {
    * are left out. Series come in the order jobs were first rendered. The pieces are never changed
    * afterwards, so a response may still be writing them during the next render.
    */
-  render(jobs: readonly JobState[]): Buffer[] {
+  render(jobs: readonly JobState[]): ExpositionPiece[] {
     const serial = ++this.#renders;
     const listed: Entry[] = [];
     // A job listed twice (the tracker never does) is rendered twice, as listed, but not kept.
@@ -288,9 +268,9 @@ export class JobExposition {
     this.#compact();
     for (const block of this.#blocks) this.#refresh(block);
     return FAMILIES.flatMap((_, index) => {
-      const bytes = this.#blocks.map((block) => (block.lines[index] as Lines).bytes);
-      if (again.length > 0) bytes.push(build(index, again).bytes);
-      const written = bytes.filter((piece) => piece.length > 0);
+      const pieces = this.#blocks.map((block) => block.lines[index] as DeflatedPiece);
+      if (again.length > 0) pieces.push(build(index, again));
+      const written = pieces.filter((piece) => piece.length > 0);
       return written.length > 0 ? [HEADERS[index] as Buffer, ...written] : [];
     });
   }
@@ -334,7 +314,6 @@ export class JobExposition {
         (previous.changed || block.changed) &&
         previous.entries.length + block.entries.length <= BLOCK_JOBS
       ) {
-        // The merged jobs keep pointing at their old block's lines until the rebuild copies them.
         previous.entries.push(...block.entries);
         previous.changed = true;
         continue;
@@ -350,10 +329,7 @@ export class JobExposition {
     if (block.changed) {
       block.lines = FAMILIES.map((_, index) => build(index, entries));
       block.changed = false;
-      entries.forEach((entry, slot) => {
-        entry.block = block;
-        entry.slot = slot;
-      });
+      for (const entry of entries) entry.block = block;
     } else {
       FAMILIES.forEach((family, index) => {
         if (!entries.every((entry) => unchanged(family, entry))) {

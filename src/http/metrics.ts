@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ApiFamily, RestoreStatus } from "../atlas/model.js";
 import type { RequestObservation } from "../atlas/transport.js";
+import type { ExpositionPiece } from "./exposition-response.js";
 import { JobExposition } from "./job-exposition.js";
 import type { JobState } from "../tracker/job-state.js";
 import { isExported } from "../tracker/tracker.js";
@@ -36,10 +37,11 @@ export interface Metrics {
   readonly registry: Registry;
   /**
    * The whole exposition, the registry's metrics then the job families, in pieces to be written
-   * in order as they are: at 10,000 jobs it is some 19 MB, which joining and encoding anew at
-   * every scrape cost more than rendering.
+   * in order as they are (the job families' kept compressed, see exposition-response.ts): at
+   * 10,000 jobs it is some 19 MB, which joining and encoding anew at every scrape cost more than
+   * rendering.
    */
-  render(): Promise<Buffer[]>;
+  render(): Promise<ExpositionPiece[]>;
   /** The exposition's content type. */
   readonly contentType: string;
   /** Counts one request (or attempt) and its duration. */

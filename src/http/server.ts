@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
-import { GzipPieces, sendExposition } from "./exposition-response.js";
+import { GzipPieces, sendExposition, type ExpositionPiece } from "./exposition-response.js";
 import { jobsApiAnswer, type Answer } from "./jobs-api.js";
 import type { StatusSnapshot } from "./status-snapshot.js";
 import { statusPageAnswer } from "./status-page.js";
@@ -16,7 +16,7 @@ import { statusPageAnswer } from "./status-page.js";
 /** What the server serves. */
 export interface ServerOptions {
   /** Renders the metrics exposition, in pieces to write in order. */
-  readonly render: () => Promise<readonly Buffer[]>;
+  readonly render: () => Promise<readonly ExpositionPiece[]>;
   readonly contentType: string;
   /** True once the configuration is loaded and the first cycle has finished. */
   readonly isReady: () => boolean;

@@ -1,6 +1,12 @@
-import { gunzipSync, inflateRawSync } from "node:zlib";
+import { crc32, gunzipSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { acceptsGzip, GzipPieces } from "../../src/http/exposition-response.js";
+import {
+  acceptsGzip,
+  crc32Combine,
+  DeflatedPiece,
+  expositionText,
+  GzipPieces,
+} from "../../src/http/exposition-response.js";
 import { JobExposition } from "../../src/http/job-exposition.js";
 import type { JobState } from "../../src/tracker/job-state.js";
 
@@ -26,6 +32,21 @@ describe("acceptsGzip", () => {
   });
 });
 
+describe("crc32Combine", () => {
+  it.each([
+    ["", ""],
+    ["a", ""],
+    ["", "b"],
+    ["# HELP a A.\n", 'b{x="é"} 2\n'.repeat(5_000)],
+    ["x".repeat(70_000), "y".repeat(131_073)],
+  ])("gives the CRC-32 of %#'s two texts joined", (a, b) => {
+    const [first, second] = [Buffer.from(a), Buffer.from(b)];
+    expect(crc32Combine(crc32(first), crc32(second), second.length)).toBe(
+      crc32(Buffer.concat([first, second])),
+    );
+  });
+});
+
 describe("GzipPieces", () => {
   const pieces = [
     Buffer.from("# HELP a A.\n# TYPE a gauge\na 1\n"),
@@ -42,6 +63,13 @@ describe("GzipPieces", () => {
     // One member: between the 10-byte header and the 8-byte trailer, one deflate stream.
     expect(inflateRawSync(gzipped.subarray(10, -8)).equals(text)).toBe(true);
     expect(gzipped.length).toBeLessThan(text.length / 10);
+  });
+
+  it("joins pieces kept compressed with plain ones", () => {
+    const mixed = pieces.map((piece, at) => (at % 2 === 1 ? new DeflatedPiece(piece) : piece));
+    const text = Buffer.concat(pieces);
+    expect(expositionText(mixed).equals(text)).toBe(true);
+    expect(gunzipSync(Buffer.concat(new GzipPieces().gzip(mixed))).equals(text)).toBe(true);
   });
 
   it("gzips no piece as an empty text", () => {
@@ -71,7 +99,7 @@ describe("GzipPieces", () => {
     const scrape = () => {
       const pieces = exposition.render(jobs);
       const text = gunzipSync(Buffer.concat(compressor.gzip(pieces))).toString();
-      expect(text).toBe(Buffer.concat(pieces).toString());
+      expect(text).toBe(expositionText(pieces).toString());
       return text;
     };
     scrape();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { expositionText } from "../../src/http/exposition-response.js";
 import { BLOCK_JOBS, escapeLabelValue, JobExposition } from "../../src/http/job-exposition.js";
 import type { JobState } from "../../src/tracker/job-state.js";
 
@@ -23,7 +24,7 @@ const job: JobState = {
 
 /** The job families of `jobs` as one text, rendered by `exposition` (a new one by default). */
 function renderJobFamilies(jobs: readonly JobState[], exposition = new JobExposition()): string {
-  return Buffer.concat(exposition.render(jobs)).toString();
+  return expositionText(exposition.render(jobs)).toString();
 }
 
 describe("JobExposition", () => {
@@ -235,7 +236,7 @@ describe("JobExposition between renders", () => {
     const exposition = new JobExposition();
     const jobs = Array.from({ length: 3 * BLOCK_JOBS }, (_, n) => nth(n));
     const first = exposition.render(jobs);
-    const copies = first.map((piece) => Buffer.from(piece));
+    const copies = first.map((piece) => expositionText([piece]));
     const moved = BLOCK_JOBS + 44;
     const second = exposition.render(
       jobs.map((state, n) => ({
@@ -244,10 +245,12 @@ describe("JobExposition between renders", () => {
         ...(n === moved ? { status: "FAILED" as const } : {}),
       })),
     );
-    first.forEach((piece, at) => expect(piece.equals(copies[at] as Buffer)).toBe(true));
+    first.forEach((piece, at) =>
+      expect(expositionText([piece]).equals(copies[at] as Buffer)).toBe(true),
+    );
     // Built again: the last-success lines, and the lines of the moved job's block (the second);
     // every other piece is one of the first render's.
-    const rebuilt = Buffer.concat(second.filter((piece) => !first.includes(piece)))
+    const rebuilt = expositionText(second.filter((piece) => !first.includes(piece)))
       .toString()
       .split("\n")
       .filter((line) => line !== "");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { expositionText } from "../../src/http/exposition-response.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import type { JobState } from "../../src/tracker/job-state.js";
 
@@ -43,7 +44,7 @@ function metricsFor(jobs: JobState[]) {
   return {
     ...metrics,
     /** The exposition as one text. */
-    render: async () => Buffer.concat(await metrics.render()).toString(),
+    render: async () => expositionText(await metrics.render()).toString(),
   };
 }
 

@@ -82,6 +82,7 @@ describe("Dockerfile", () => {
     expect(argsOf(runtime, "ENV")).toEqual([
       "NODE_ENV=production",
       'NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128"',
+      "MALLOC_ARENA_MAX=1",
     ]);
     expect(argsOf(runtime, "EXPOSE")).toEqual(["9917"]);
     expect(argsOf(runtime, "VOLUME")).toEqual(["/app/data"]);
