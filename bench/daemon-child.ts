@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 /**
  * The built daemon (`node dist/main.js`) as a child process of a benchmark: its JSON log lines,
  * awaited with deadlines, its /metrics endpoint timed from outside, and its memory and CPU time
@@ -33,7 +34,10 @@ export interface CpuTimes {
 export interface TimedGet {
   readonly ms: number;
   readonly status: number;
+  /** The body as text (a gzip answer decompressed after the timing). */
   readonly body: string;
+  /** Bytes received. */
+  readonly bytes: number;
 }
 
 /** A running daemon child. */
@@ -240,15 +244,25 @@ function clockTicksPerSecond(): number {
   return ticksPerSecond;
 }
 
-/** GETs `url` and reads the whole body; `ms` runs from sending to the body's last byte. */
-export async function timedGet(url: string, timeoutMs: number): Promise<TimedGet> {
+/**
+ * GETs `url` and reads the whole body; `ms` runs from sending to the body's last byte. With
+ * `gzip`, it asks as Prometheus does (`Accept-Encoding: gzip`) and decompresses after the timing,
+ * as Prometheus does on its side.
+ */
+export async function timedGet(url: string, timeoutMs: number, gzip = false): Promise<TimedGet> {
   const started = performance.now();
   const response = await request(url, {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
+    ...(gzip ? { headers: { "accept-encoding": "gzip" } } : {}),
   });
-  const body = await response.body.text();
-  return { ms: performance.now() - started, status: response.statusCode, body };
+  const bytes = Buffer.from(await response.body.arrayBuffer());
+  const ms = performance.now() - started;
+  const body =
+    response.headers["content-encoding"] === "gzip"
+      ? gunzipSync(bytes).toString("utf8")
+      : bytes.toString("utf8");
+  return { ms, status: response.statusCode, body, bytes: bytes.length };
 }
 
 /** The value of an unlabelled sample in Prometheus exposition text, or undefined. */
