@@ -152,13 +152,13 @@ export class TokenSource {
     return this.#budget - this.#sent.filter((sent) => sent > now - WINDOW_MS).length;
   }
 
-  /** The cached token, if one is held (it may be due for refresh). */
   /** The cached token while it needs no refresh (what getToken would resolve with at once). */
   usableToken(): string | undefined {
     const cached = this.#cached;
     return cached && this.#now() < cached.refreshAt ? cached.token : undefined;
   }
 
+  /** The cached token, if one is held (it may be due for refresh). */
   currentToken(): string | undefined {
     return this.#cached?.token;
   }

@@ -124,10 +124,9 @@ export async function send<T = SendResponse>(
 ): Promise<T> {
   const clock = options.monotonicNow ?? monotonicNow;
   const started = clock();
+  const exchange = new Exchange(req.signal);
   let response: SendResponse;
-  let exchange: Exchange | undefined;
   try {
-    exchange = new Exchange(req.signal);
     response = await exchange.send(req.dispatcher ?? options.dispatcher, {
       origin: originOf(options.baseUrl),
       path: req.query ? `${req.path}?${new URLSearchParams(req.query).toString()}` : req.path,
@@ -138,7 +137,7 @@ export async function send<T = SendResponse>(
       bodyTimeout: options.timeouts.bodyMs,
     });
   } catch (error) {
-    const headers = exchange?.headers;
+    const headers = exchange.headers;
     if (req.signal?.aborted) {
       report(options, req, "aborted", clock() - started, headers);
       throw req.signal.reason;

@@ -218,15 +218,14 @@ export class FileStateStore implements StateStore {
       // Written SAVE_CHUNK_JOBS lines at a time: at 10,000 jobs the whole text is some 4 MB, which
       // as one string, then one buffer, would add twice that to the process's peak for a moment.
       let text = `${head.slice(0, -1)},"jobs":${jobs.length > 0 ? "[\n" : "[]"}`;
-      for (let at = 0; at < jobs.length; at += SAVE_CHUNK_JOBS) {
-        const end = Math.min(jobs.length, at + SAVE_CHUNK_JOBS);
-        for (let index = at; index < end; index++) {
-          text += JSON.stringify(jobs[index]);
-          text += index < jobs.length - 1 ? ",\n" : "\n]";
+      jobs.forEach((job, index) => {
+        text += JSON.stringify(job);
+        text += index < jobs.length - 1 ? ",\n" : "\n]";
+        if ((index + 1) % SAVE_CHUNK_JOBS === 0) {
+          writeFileSync(fd, text, "utf8");
+          text = "";
         }
-        writeFileSync(fd, text, "utf8");
-        text = "";
-      }
+      });
       writeFileSync(fd, `${text}}\n`, "utf8");
       fsyncSync(fd);
     } finally {
