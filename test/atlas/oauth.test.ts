@@ -484,6 +484,43 @@ describe("createAuthenticator", () => {
     ]);
   });
 
+  it("hands out the same headers object at once while its token needs no refresh", async () => {
+    const server = await startTokenServer((req, n) =>
+      req.url === "/api/oauth/revoke" ? { status: 200, body: "" } : tokenReply(n),
+    );
+    const agent = new Agent();
+    cleanups.push(
+      () => server.close(),
+      () => agent.close(),
+    );
+    const clock = manualClock();
+    const auth = createAuthenticator(
+      { kind: "serviceAccount", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+      { agent, baseUrl: server.url, userAgent: "t", timeouts: DEFAULT_TIMEOUTS, now: clock.now },
+    );
+    // Before any token: a promise, and one token request.
+    const pending = auth.headers();
+    expect(pending).toBeInstanceOf(Promise);
+    const first = await pending;
+    expect(first).toEqual({ authorization: "Bearer tok-1" });
+    // With the token at hand: the very same object, not a promise.
+    expect(auth.headers()).toBe(first);
+    expect(auth.headers()).toBe(first);
+    // Under an aborted signal it does not hand out headers at once.
+    const aborted = auth.headers(AbortSignal.abort(new Error("stop")));
+    expect(aborted).toBeInstanceOf(Promise);
+    await expect(aborted).rejects.toThrow("stop");
+    // A replaced token gives a new object.
+    clock.advance(FRESH_TOKEN_MS);
+    expect(auth.unauthorized(first)).toBe(true);
+    const second = await auth.headers();
+    expect(second).toEqual({ authorization: "Bearer tok-2" });
+    expect(second).not.toBe(first);
+    expect(auth.headers()).toBe(second);
+    expect(server.requests.filter((r) => r.url === "/api/oauth/token")).toHaveLength(2);
+    await auth.close();
+  });
+
   it("buys at most one token a minute for 401s, revokes each one it drops, and never holds more than two", async () => {
     const live = new Set<string>();
     const server = await startTokenServer((req, n) => {

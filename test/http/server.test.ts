@@ -4,6 +4,7 @@ import { Registry, Gauge } from "prom-client";
 import { gunzipSync } from "node:zlib";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
+import { DeflatedPiece, type ExpositionPiece } from "../../src/http/exposition-response.js";
 import { startServer, type MetricsServer } from "../../src/http/server.js";
 import type { StatusSnapshot } from "../../src/http/status-snapshot.js";
 
@@ -25,10 +26,14 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(ready: () => boolean, registry = new Registry()) {
+async function start(
+  ready: () => boolean,
+  registry = new Registry(),
+  render: () => Promise<ExpositionPiece[]> = async () => [Buffer.from(await registry.metrics())],
+) {
   server = await startServer(
     {
-      render: async () => [Buffer.from(await registry.metrics())],
+      render,
       contentType: registry.contentType,
       isReady: ready,
       status: () => emptySnapshot(),
@@ -105,6 +110,43 @@ describe("metrics and health server", () => {
     const head = await getGzip(`${base}/metrics`, "HEAD");
     expect(head.headers["content-encoding"]).toBe("gzip");
     expect(head.body.length).toBe(0);
+  });
+
+  it("serves pieces kept compressed, larger than what a plain answer lets wait, again and again", async () => {
+    // Six pieces of 600 kB each, every other one kept compressed: more than the 2 MB a plain
+    // answer inflates before it waits for the connection.
+    const texts = Array.from({ length: 6 }, (_, n) =>
+      Buffer.from(`piece_${n}{i="${"x".repeat(40)}"} ${n}\n`.repeat(600_000 / 60)),
+    );
+    const pieces = texts.map((text, n) => (n % 2 === 0 ? new DeflatedPiece(text) : text));
+    const base = await start(
+      () => true,
+      undefined,
+      () => Promise.resolve(pieces),
+    );
+    const expected = Buffer.concat(texts).toString();
+    for (let round = 0; round < 2; round++) {
+      const plain = await get(`${base}/metrics`);
+      expect(plain.status).toBe(200);
+      expect(plain.body.length).toBe(expected.length);
+      expect(plain.body === expected).toBe(true);
+      expect(gunzipSync((await getGzip(`${base}/metrics`)).body).toString() === expected).toBe(
+        true,
+      );
+    }
+    // A client that leaves in the middle of a plain answer leaves the server serving.
+    const port = server!.address.port;
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () =>
+        socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+      );
+      socket.once("data", () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on("error", reject);
+    });
+    expect((await get(`${base}/metrics`)).body === expected).toBe(true);
   });
 
   it("answers /healthz always and /readyz only when ready", async () => {
