@@ -448,7 +448,8 @@ describe("TokenSource", () => {
 });
 
 describe("createAuthenticator", () => {
-  it("authenticates a service account with a bearer token it renews after a 401 to an older token", async () => {
+  /** A service account's authenticator against a token server that grants tok-1, tok-2 … */
+  async function serviceAccountAuth() {
     const server = await startTokenServer((req, n) =>
       req.url === "/api/oauth/revoke" ? { status: 200, body: "" } : tokenReply(n),
     );
@@ -462,6 +463,11 @@ describe("createAuthenticator", () => {
       { kind: "serviceAccount", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
       { agent, baseUrl: server.url, userAgent: "t", timeouts: DEFAULT_TIMEOUTS, now: clock.now },
     );
+    return { server, agent, clock, auth };
+  }
+
+  it("authenticates a service account with a bearer token it renews after a 401 to an older token", async () => {
+    const { server, agent, clock, auth } = await serviceAccountAuth();
     expect(auth.dispatcher).toBe(agent);
     const used = await auth.headers();
     expect(used).toEqual({ authorization: "Bearer tok-1" });
@@ -485,19 +491,7 @@ describe("createAuthenticator", () => {
   });
 
   it("hands out the same headers object at once while its token needs no refresh", async () => {
-    const server = await startTokenServer((req, n) =>
-      req.url === "/api/oauth/revoke" ? { status: 200, body: "" } : tokenReply(n),
-    );
-    const agent = new Agent();
-    cleanups.push(
-      () => server.close(),
-      () => agent.close(),
-    );
-    const clock = manualClock();
-    const auth = createAuthenticator(
-      { kind: "serviceAccount", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-      { agent, baseUrl: server.url, userAgent: "t", timeouts: DEFAULT_TIMEOUTS, now: clock.now },
-    );
+    const { server, clock, auth } = await serviceAccountAuth();
     // Before any token: a promise, and one token request.
     const pending = auth.headers();
     expect(pending).toBeInstanceOf(Promise);
