@@ -144,6 +144,30 @@ describe("send", () => {
     expect(seen.requests.map((r) => r.url)).toEqual(["/after"]);
   });
 
+  it("aborts requests started under a signal after others under it ended", async () => {
+    const { options, seen } = await serve((req, res) => {
+      if (req.url?.startsWith("/quick")) res.end("{}");
+    });
+    const cycle = new AbortController();
+    // Requests that end free their places under the signal; later ones take them.
+    const first = rejection(send(options, get("/hang/0", { signal: cycle.signal })));
+    for (let i = 0; i < 3; i++) {
+      const quick = await Promise.all([
+        send(options, get(`/quick/${i}/a`, { signal: cycle.signal })),
+        send(options, get(`/quick/${i}/b`, { signal: cycle.signal })),
+      ]);
+      expect(quick.map((r) => r.status)).toEqual([200, 200]);
+    }
+    const later = Array.from({ length: 3 }, (_, i) =>
+      rejection(send(options, get(`/hang/${i + 1}`, { signal: cycle.signal }))),
+    );
+    await waitFor(() => seen.requests.length === 10, "every request reached the server", 10_000);
+    const reason = new Error("cycle over");
+    cycle.abort(reason);
+    expect(await Promise.all([first, ...later])).toEqual(Array.from({ length: 4 }, () => reason));
+    await waitFor(() => seen.closedUnanswered === 4, "four connections closed", 10_000);
+  });
+
   it("aborts every request under one signal, and only those", async () => {
     const { options, seen } = await serve((req, res) => {
       if (req.url === "/quick") res.end("{}");
