@@ -226,8 +226,13 @@ export class Poller {
   readonly #clusters = new Map<string, ClusterTarget>();
   /** Targets in flight, by cluster key or job key (a job key has one more segment). */
   readonly #inFlight = new Set<string>();
-  /** The runs of the targets in flight. */
-  readonly #running = new Set<Promise<unknown>>();
+  /**
+   * How many targets are in flight, and who waits for none to be. A count, not a set of the runs:
+   * a set that adds and deletes a run per target keeps replaced tables, and through them the runs,
+   * alive past the young generation (see InFlight in transport.ts).
+   */
+  #runs = 0;
+  #idleWaiters: (() => void)[] = [];
   /** Targets whose skip was already warned about, until they land. */
   readonly #skipWarned = new Set<string>();
   readonly #limiter: Limiter;
@@ -367,7 +372,7 @@ export class Poller {
 
   /** Resolves once no target is in flight (those started meanwhile included). */
   async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    if (this.#runs > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /**
@@ -451,17 +456,20 @@ export class Poller {
       return;
     }
     this.#inFlight.add(id);
-    const running = this.#limiter.run(run);
-    this.#running.add(running);
+    this.#runs++;
     try {
-      const outcome = await running;
+      const outcome = await this.#limiter.run(run);
       if (outcome === "ok") tally.succeeded++;
       if (outcome === "failed") tally.failed++;
       if (outcome === "ok" || outcome === "failed") tally.polled++;
       if (outcome === "deferred") tally.deferred++;
     } finally {
-      this.#running.delete(running);
       this.#inFlight.delete(id);
+      if (--this.#runs === 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
       this.#skipWarned.delete(id);
     }
   }

@@ -8,6 +8,7 @@ import { LAST_SUCCESS_SAVE_MS, Poller } from "../../src/polling/poller.js";
 import type { FetchJob } from "../../src/polling/resilience.js";
 import type { LoadResult, StateStore } from "../../src/state/store.js";
 import type { JobState } from "../../src/tracker/job-state.js";
+import { waitFor } from "../support/fixtures.js";
 
 const GROUP = "32b6e34b3d91647abb20e7b8";
 const ref = (n: number): JobRef => ({
@@ -124,6 +125,37 @@ describe("Poller", () => {
       skipped: 0,
       events: 9,
     });
+  });
+
+  it("idle() resolves once no target is in flight, those started meanwhile included", async () => {
+    // Each poll waits until the test answers it, by restore id, in the order they were asked.
+    const asked: { id: string; answer: () => void }[] = [];
+    const fetchJob: FetchJob = (_api: ApiFamily, r) =>
+      new Promise((resolve) => asked.push({ id: r.restoreId, answer: () => resolve(job(r)) }));
+    const answer = (index: number): void => asked[index]!.answer();
+    const { poller } = setup(fetchJob, [ref(1), ref(2)], undefined, 2);
+    await poller.idle();
+    await poller.restore();
+    const first = poller.pollOnce();
+    await waitFor(() => asked.length === 2, "both jobs polled");
+    let idle = false;
+    const done = poller.idle().then(() => (idle = true));
+    answer(0);
+    // The first job answered; a second cycle polls it again while the second is still in flight.
+    const answered = (r: JobRef): boolean =>
+      poller.jobs().some((j) => j.restoreId === r.restoreId && j.lastSuccessAt !== undefined);
+    await waitFor(() => answered(ref(1)), "the first answer applied");
+    const second = poller.pollOnce();
+    await waitFor(() => asked.length === 3, "the first job polled again");
+    expect(asked.map((a) => a.id)).toEqual([ref(1).restoreId, ref(2).restoreId, ref(1).restoreId]);
+    answer(1);
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(idle).toBe(false);
+    answer(2);
+    await second;
+    await done;
+    expect(idle).toBe(true);
   });
 
   it("writes the answers' lines as one batch between the durable save and its commit", async () => {
