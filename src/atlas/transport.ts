@@ -4,7 +4,7 @@
  * `send` that applies timeouts and the User-Agent, reads the body within a size limit, reports
  * each request to an observer (for metrics), and turns every undici failure into a typed error.
  */
-import { EnvHttpProxyAgent, errors as undiciErrors, type Dispatcher } from "undici";
+import { Agent, EnvHttpProxyAgent, errors as undiciErrors, type Dispatcher } from "undici";
 import {
   AtlasDecodeError,
   AtlasError,
@@ -51,20 +51,27 @@ export type RequestObserver = (observation: RequestObservation) => void;
 /**
  * Creates the process-wide keep-alive dispatcher. It honours the proxy variables of `env` as
  * curl does (lower case first): `HTTPS_PROXY` for https:// Atlas, `HTTP_PROXY` for http://, and
- * `NO_PROXY` (host names, domains, `*`) for hosts reached directly; none set, no proxy.
+ * `NO_PROXY` (host names, domains, `*`) for hosts reached directly; none set, no proxy, and a
+ * plain Agent, since the proxy agent would parse every request's origin only to go direct.
  */
 export function createAgent(
   options: { connectTimeoutMs?: number; maxBodyBytes?: number } = {},
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Dispatcher {
-  return new EnvHttpProxyAgent({
+  const agentOptions = {
     connect: { timeout: options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs },
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
     maxResponseSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    // An empty value means "no proxy", where undici would fall back to process.env itself.
-    httpProxy: env["http_proxy"] ?? env["HTTP_PROXY"] ?? "",
-    httpsProxy: env["https_proxy"] ?? env["HTTPS_PROXY"] ?? "",
+  };
+  // An empty value means "no proxy", where undici would fall back to process.env itself.
+  const httpProxy = env["http_proxy"] ?? env["HTTP_PROXY"] ?? "";
+  const httpsProxy = env["https_proxy"] ?? env["HTTPS_PROXY"] ?? "";
+  if (httpProxy === "" && httpsProxy === "") return new Agent(agentOptions);
+  return new EnvHttpProxyAgent({
+    ...agentOptions,
+    httpProxy,
+    httpsProxy,
     noProxy: env["no_proxy"] ?? env["NO_PROXY"] ?? "",
   });
 }
