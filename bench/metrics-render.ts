@@ -12,7 +12,7 @@
  * come. A stress cycle also moves 1% of all jobs, spread through the list, to another status.
  *
  * Run after `npm ci`, with the image's heap options:
- * `NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128" npx tsx
+ * `NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=128" npx tsx
  * bench/metrics-render.ts [--jobs N] [--runs N]`.
  */
 import { spawn } from "node:child_process";

@@ -81,7 +81,7 @@ describe("Dockerfile", () => {
     expect(argsOf(runtime, "WORKDIR")).toEqual(["/app"]);
     expect(argsOf(runtime, "ENV")).toEqual([
       "NODE_ENV=production",
-      'NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128"',
+      'NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=128"',
       "MALLOC_ARENA_MAX=1",
     ]);
     expect(argsOf(runtime, "EXPOSE")).toEqual(["9917"]);

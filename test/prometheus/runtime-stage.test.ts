@@ -110,7 +110,7 @@ describe("the runtime stage, replayed", () => {
     ]);
     expect(stage.env).toEqual({
       NODE_ENV: "production",
-      NODE_OPTIONS: "--max-semi-space-size=4 --max-old-space-size=128",
+      NODE_OPTIONS: "--max-semi-space-size=2 --max-old-space-size=128",
       MALLOC_ARENA_MAX: "1",
     });
   });
