@@ -60,6 +60,14 @@ export const FLUSH_DELAY_MS = 100;
 export const MAX_FLUSH_DELAY_MS = 2_000;
 
 /**
+ * The most changes that wait for a save: the one that makes this many is saved and logged at
+ * once, with those before it. Waiting changes hold their job's answer and, once logged, their
+ * lines; on a first start at 10,000 jobs, a wait of MAX_FLUSH_DELAY_MS gathered most of the jobs'
+ * changes, and their lines, at once (some 15 MB more at the peak).
+ */
+export const MAX_PENDING_EVENTS = 1_000;
+
+/**
  * How long a state that differs from the saved one only by polls that confirmed it
  * (`lastSuccessAt`) may go unsaved: a restart loses no change by it, only how recent the last
  * success was, and polls again at once.
@@ -538,6 +546,10 @@ export class Poller {
     if (events.length === 0) return;
     for (const event of events) this.#pending.push({ state, event });
     tally.events += events.length;
+    if (this.#pending.length >= MAX_PENDING_EVENTS) {
+      this.#flush();
+      return;
+    }
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Answers that land within the delay share one save: fewer saves, and so fewer of the

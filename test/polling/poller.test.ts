@@ -4,7 +4,7 @@ import type { ApiFamily, JobRef, RestoreJob } from "../../src/atlas/model.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { PollDeferredError } from "../../src/polling/pacer.js";
-import { LAST_SUCCESS_SAVE_MS, Poller } from "../../src/polling/poller.js";
+import { LAST_SUCCESS_SAVE_MS, MAX_PENDING_EVENTS, Poller } from "../../src/polling/poller.js";
 import type { FetchJob } from "../../src/polling/resilience.js";
 import type { LoadResult, StateStore } from "../../src/state/store.js";
 import type { JobState } from "../../src/tracker/job-state.js";
@@ -172,6 +172,32 @@ describe("Poller", () => {
       "release",
       "sync",
     ]);
+  });
+
+  it("saves and logs at once the change that makes MAX_PENDING_EVENTS waiting", async () => {
+    // Every answer lands in one burst, with no timer between them: only the bound can split it.
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const count = MAX_PENDING_EVENTS + MAX_PENDING_EVENTS / 2;
+    const refs = Array.from({ length: count }, (_, i) => ref(i));
+    let asked = 0;
+    const fetchJob: FetchJob = async (_api, r) => {
+      asked++;
+      await gate;
+      return job(r);
+    };
+    const { poller, journal } = setup(fetchJob, refs, undefined, count);
+    const cycle = poller.pollOnce();
+    await waitFor(() => asked === count, "every job asked");
+    open();
+    await cycle;
+    // The lines written under each hold, save by save.
+    const batches: number[] = [];
+    for (const entry of journal) {
+      if (entry === "hold") batches.push(0);
+      if (entry === "restore_transition") batches[batches.length - 1]! += 1;
+    }
+    expect(batches).toEqual([MAX_PENDING_EVENTS, MAX_PENDING_EVENTS / 2]);
   });
 
   it("saves durably, logs, then commits, when nothing holds the lines back", async () => {
