@@ -2,14 +2,15 @@
  * The baseline of bench/daemon.ts: the same restore-job reads as the daemon's, done with nothing
  * but undici. It reads the bench's plan (a JSON file named by its one argument), gets a bearer
  * token once, then GETs every path of the plan with `request()` and `body.json()`, `concurrency`
- * at a time, through one agent with the daemon's settings: one pass to warm up (as the daemon's
- * first cycle is not measured), then `passes` measured passes. It prints one JSON line: the
- * measured requests, their CPU time (process.cpuUsage: all threads, and its system part), their wall
- * time, and the peak RSS (VmHWM). Credentials come from MONGODB_ATLAS_CLIENT_ID and
+ * at a time, through one agent with the daemon's settings: `warmUpPasses` passes to warm up (as
+ * many as the daemon's cycles that are not measured), then `passes` measured passes. It prints one
+ * JSON line: the warm-up's requests and the CPU time of each warm-up pass, the measured requests,
+ * their CPU time (process.cpuUsage: all threads, and its system part), their wall time, and the
+ * peak RSS (VmHWM). Credentials come from MONGODB_ATLAS_CLIENT_ID and
  * MONGODB_ATLAS_CLIENT_SECRET, as the daemon's do.
  *
  * Plain JavaScript run by `node` itself, so that no TypeScript loader adds to what it measures.
- * The plan: { baseUrl, paths, accept, userAgent, concurrency, passes }.
+ * The plan: { baseUrl, paths, accept, userAgent, concurrency, warmUpPasses, passes }.
  */
 import { Buffer } from "node:buffer";
 import { readFile } from "node:fs/promises";
@@ -81,7 +82,13 @@ async function pass() {
   await Promise.all(Array.from({ length: plan.concurrency }, worker));
 }
 
-await pass();
+const warmUpCpuSeconds = [];
+for (let i = 0; i < plan.warmUpPasses; i++) {
+  const before = process.cpuUsage();
+  await pass();
+  const used = process.cpuUsage(before);
+  warmUpCpuSeconds.push((used.user + used.system) / 1e6);
+}
 const warmUp = requests;
 requests = 0;
 const started = performance.now();
@@ -96,6 +103,7 @@ await dispatcher.close();
 process.stdout.write(
   `${JSON.stringify({
     warmUp,
+    warmUpCpuSeconds,
     requests,
     failures,
     cpuSeconds: (used.user + used.system) / 1e6,
