@@ -155,7 +155,40 @@ interface Tally {
   deferred: number;
   skipped: number;
   events: number;
-  reached: boolean[];
+  /** Answers that told whether Atlas is usable (see api-verdict.ts), and whether one said so. */
+  verdicts: number;
+  usable: boolean;
+}
+
+/** Counts an answer that says whether Atlas is usable. */
+function noteVerdict(tally: Tally, usable: boolean): void {
+  tally.verdicts++;
+  if (usable) tally.usable = true;
+}
+
+/**
+ * The keys of the targets in flight, in slots that are reused: a Set that adds and deletes a key
+ * per poll replaces its table every few polls, and V8 keeps each replaced table, linked to the
+ * next, past the young generation (see InFlight in transport.ts). A few keys are held at once
+ * (the concurrency, at most 64, and targets left over from a late cycle), so a scan is cheap.
+ */
+class KeySlots {
+  readonly #keys: (string | undefined)[] = [];
+
+  has(key: string): boolean {
+    return this.#keys.includes(key);
+  }
+
+  add(key: string): void {
+    const free = this.#keys.indexOf(undefined);
+    if (free === -1) this.#keys.push(key);
+    else this.#keys[free] = key;
+  }
+
+  delete(key: string): void {
+    const index = this.#keys.indexOf(key);
+    if (index !== -1) this.#keys[index] = undefined;
+  }
 }
 
 function clusterKey(ref: Pick<ClusterRef, "groupId" | "clusterName">): string {
@@ -221,7 +254,7 @@ function saveAndLog(
 /** Adds what a failure says about Atlas (see api-verdict.ts) to the cycle's verdicts. */
 function recordVerdict(tally: Tally, error: AtlasError): void {
   const usable = apiUsableAfter(error);
-  if (usable !== undefined) tally.reached.push(usable);
+  if (usable !== undefined) noteVerdict(tally, usable);
 }
 
 export class Poller {
@@ -233,7 +266,7 @@ export class Poller {
   #retentionMs: number;
   readonly #clusters = new Map<string, ClusterTarget>();
   /** Targets in flight, by cluster key or job key (a job key has one more segment). */
-  readonly #inFlight = new Set<string>();
+  readonly #inFlight = new KeySlots();
   /**
    * How many targets are in flight, and who waits for none to be. A count, not a set of the runs:
    * a set that adds and deletes a run per target keeps replaced tables, and through them the runs,
@@ -398,7 +431,8 @@ export class Poller {
       deferred: 0,
       skipped: 0,
       events: 0,
-      reached: [],
+      verdicts: 0,
+      usable: false,
     };
     const context: PollContext = { signal, deadline };
     // The cycle's targets: watched clusters first, then the jobs known at its start. Each is
@@ -425,8 +459,8 @@ export class Poller {
     // cycle still in flight, so the concurrency stays the limiter's.
     await Promise.all(Array.from({ length: this.#limiter.limit }, worker));
     const { metrics, now } = this.#options;
-    if (tally.reached.length > 0) {
-      const apiUp = tally.reached.some(Boolean);
+    if (tally.verdicts > 0) {
+      const apiUp = tally.usable;
       if (metrics.apiUp() !== apiUp) this.#dirty = true;
       metrics.setApiUp(apiUp);
     }
@@ -687,7 +721,7 @@ export class Poller {
       target.gone = gone;
       return "failed";
     }
-    tally.reached.push(true);
+    noteVerdict(tally, true);
     if (target.api === "dedicated") this.#accessDenied.listed(logger, target, undefined);
     if (target.errorKind !== undefined) {
       logger.info(
@@ -746,7 +780,7 @@ export class Poller {
       try {
         const found = await this.#options.fetchJob(api, job, context);
         const step = observeJob(latest(), found, now());
-        tally.reached.push(true);
+        noteVerdict(tally, true);
         this.#commit(
           key,
           step.state,
