@@ -82,7 +82,7 @@ export function createMetrics(
   registry: Registry = new Registry(),
 ): Metrics {
   // The event loop delay is sampled once a second, not every 10 ms (prom-client's default): each
-  // sample wakes the process, and at 100 ms that alone cost an idle daemon some 0.7 ms of CPU a
+  // sample wakes the process, and at 100 ms that alone cost an idle daemon about 0.7 ms of CPU a
   // second, some 3 % of the CPU of polling 10,000 jobs every 30 s. A stall of a second or
   // more always shows in the lag; a shorter one shows when a sample falls in it.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1_000 });
