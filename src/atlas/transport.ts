@@ -12,6 +12,7 @@ import {
   AtlasTimeoutError,
   type AtlasErrorContext,
 } from "./errors.js";
+import { Slots } from "../slots.js";
 
 /** Timeouts of one request; undici's own defaults are 300 s, far too long for a poller. */
 export interface Timeouts {
@@ -218,41 +219,17 @@ function originOf(baseUrl: string): string {
 }
 
 /**
- * The exchanges in flight under one abort signal, in slots that are reused; one listener per
- * signal aborts them all. Neither a listener per request (which also cost more CPU) nor a Set of
- * the exchanges would do, as both keep garbage alive: Node links an event listener to the one
- * added after it and does not unlink it when removed, and V8 links each table a Set outgrows to
- * the table that replaces it, which a Set that keeps adding and deleting does every few requests.
- * Once one such link reaches the old generation, through a collection while it is in use, every
- * later one survives the young generation's collections through it, with the exchanges and
- * undici's requests it holds: at 10,000 jobs that cost several full collections per poll cycle. A
- * slot holds nothing once its exchange is over, and the slots never move.
+ * The exchanges in flight under one abort signal; one listener per signal aborts them all (a
+ * listener per request would cost more CPU and keep garbage alive, see Slots).
  */
-class InFlight {
-  readonly #slots: (Exchange | undefined)[] = [];
-  /** Indexes of the empty slots. */
-  readonly #free: number[] = [];
-
+class InFlight extends Slots<Exchange> {
   constructor(signal: AbortSignal) {
+    super();
     signal.addEventListener(
       "abort",
-      () => {
-        for (const exchange of this.#slots) exchange?.abort(signal.reason as Error);
-      },
+      () => this.forEach((exchange) => exchange.abort(signal.reason as Error)),
       { once: true },
     );
-  }
-
-  /** Holds `exchange` until `release` with the slot returned. */
-  hold(exchange: Exchange): number {
-    const slot = this.#free.pop() ?? this.#slots.length;
-    this.#slots[slot] = exchange;
-    return slot;
-  }
-
-  release(slot: number): void {
-    this.#slots[slot] = undefined;
-    this.#free.push(slot);
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { AtlasHttpError, isAtlasError, type AtlasError } from "../atlas/errors.js";
 import { jobKey, type JobRef, type RestoreJob } from "../atlas/model.js";
+import { Slots } from "../slots.js";
 import type { RestoreJobPages } from "../atlas/client.js";
 import type { ApiMode, JobSettings } from "../config/settings.js";
 import type { HoldLines, Logger } from "../logger.js";
@@ -166,31 +167,6 @@ function noteVerdict(tally: Tally, usable: boolean): void {
   if (usable) tally.usable = true;
 }
 
-/**
- * The keys of the targets in flight, in slots that are reused: a Set that adds and deletes a key
- * per poll replaces its table every few polls, and V8 keeps each replaced table, linked to the
- * next, past the young generation (see InFlight in transport.ts). A few keys are held at once
- * (the concurrency, at most 64, and targets left over from a late cycle), so a scan is cheap.
- */
-class KeySlots {
-  readonly #keys: (string | undefined)[] = [];
-
-  has(key: string): boolean {
-    return this.#keys.includes(key);
-  }
-
-  add(key: string): void {
-    const free = this.#keys.indexOf(undefined);
-    if (free === -1) this.#keys.push(key);
-    else this.#keys[free] = key;
-  }
-
-  delete(key: string): void {
-    const index = this.#keys.indexOf(key);
-    if (index !== -1) this.#keys[index] = undefined;
-  }
-}
-
 function clusterKey(ref: Pick<ClusterRef, "groupId" | "clusterName">): string {
   return `${ref.groupId}/${ref.clusterName}`;
 }
@@ -266,11 +242,11 @@ export class Poller {
   #retentionMs: number;
   readonly #clusters = new Map<string, ClusterTarget>();
   /** Targets in flight, by cluster key or job key (a job key has one more segment). */
-  readonly #inFlight = new KeySlots();
+  readonly #inFlight = new Slots<string>();
   /**
    * How many targets are in flight, and who waits for none to be. A count, not a set of the runs:
    * a set that adds and deletes a run per target keeps replaced tables, and through them the runs,
-   * alive past the young generation (see InFlight in transport.ts).
+   * alive past the young generation (see Slots).
    */
   #runs = 0;
   #idleWaiters: (() => void)[] = [];
@@ -485,7 +461,7 @@ export class Poller {
     tally: Tally,
     run: () => Promise<Outcome>,
   ): Promise<void> {
-    if (this.#inFlight.has(id)) {
+    if (this.#inFlight.includes(id)) {
       tally.skipped++;
       this.#options.metrics.pollSkipped(kind);
       if (!this.#skipWarned.has(id)) {
@@ -497,7 +473,7 @@ export class Poller {
       }
       return;
     }
-    this.#inFlight.add(id);
+    const slot = this.#inFlight.hold(id);
     this.#runs++;
     try {
       const outcome = await this.#limiter.run(run);
@@ -506,7 +482,7 @@ export class Poller {
       if (outcome === "ok" || outcome === "failed") tally.polled++;
       if (outcome === "deferred") tally.deferred++;
     } finally {
-      this.#inFlight.delete(id);
+      this.#inFlight.release(slot);
       if (--this.#runs === 0) {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];
