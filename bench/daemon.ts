@@ -620,12 +620,7 @@ function caseReport(r: CaseResult): { text: string; ok: boolean } {
     1000;
   const bareWithWarmUp =
     (sum(bare.map((b) => sum(b.warmUpCpuSeconds.slice(1)) + b.cpuSeconds)) /
-      sum(
-        bare.map(
-          (b) =>
-            b.requests + (b.warmUp / b.warmUpCpuSeconds.length) * (b.warmUpCpuSeconds.length - 1),
-        ),
-      )) *
+      sum(bare.map((b) => b.requests + (r.case.warmUpCycles - 1) * r.case.jobs))) *
     1000;
   const bareRss = Math.max(...bare.map((b) => b.peakRssBytes ?? NaN));
   const peak = daemon.memory.inService.peakRssBytes;
