@@ -1,21 +1,23 @@
 /**
  * The baseline of bench/daemon.ts: the same restore-job reads as the daemon's, done with nothing
  * but undici. It reads the bench's plan (a JSON file named by its one argument), gets a bearer
- * token once, then GETs every path of the plan with `request()` and `body.json()`, `concurrency`
- * at a time, through one agent with the daemon's settings: `warmUpPasses` passes to warm up (as
- * many as the daemon's cycles that are not measured), then `passes` measured passes. It prints one
- * JSON line: the warm-up's requests and the CPU time of each warm-up pass, the measured requests,
- * their CPU time (process.cpuUsage: all threads, and its system part), their wall time, and the
- * peak RSS (VmHWM). Credentials come from MONGODB_ATLAS_CLIENT_ID and
+ * token once and says so (`{"event":"ready"}`), then runs one pass for each `pass` line on its
+ * standard input: it GETs every path of the plan with `request()` and `body.json()`,
+ * `concurrency` at a time, through one agent with the daemon's settings, and prints one JSON line
+ * (`"event":"pass"`) with the pass's requests, failures, CPU time (process.cpuUsage: all threads,
+ * and its system part) and wall time. The bench asks for a pass in each of the daemon's idle
+ * gaps, so that both sides meet the same machine. When its standard input ends, it prints its
+ * peak RSS (VmHWM; `"event":"end"`) and exits. Credentials come from MONGODB_ATLAS_CLIENT_ID and
  * MONGODB_ATLAS_CLIENT_SECRET, as the daemon's do.
  *
  * Plain JavaScript run by `node` itself, so that no TypeScript loader adds to what it measures.
- * The plan: { baseUrl, paths, accept, userAgent, concurrency, warmUpPasses, passes }.
+ * The plan: { baseUrl, paths, accept, userAgent, concurrency }.
  */
 import { Buffer } from "node:buffer";
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import process from "node:process";
+import { createInterface } from "node:readline";
 import { EnvHttpProxyAgent, request } from "undici";
 
 const plan = JSON.parse(await readFile(process.argv[2] ?? "", "utf8"));
@@ -60,11 +62,10 @@ const headers = {
   authorization: `Bearer ${await token()}`,
 };
 
-let requests = 0;
-let failures = 0;
-
-/** One read of every path, `concurrency` requests in flight. */
+/** One read of every path, `concurrency` requests in flight; what it cost. */
 async function pass() {
+  let requests = 0;
+  let failures = 0;
   let next = 0;
   const worker = async () => {
     while (next < plan.paths.length) {
@@ -79,36 +80,27 @@ async function pass() {
       if (response.statusCode !== 200) failures++;
     }
   };
+  const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: plan.concurrency }, worker));
-}
-
-const warmUpCpuSeconds = [];
-for (let i = 0; i < plan.warmUpPasses; i++) {
-  const before = process.cpuUsage();
-  await pass();
-  const used = process.cpuUsage(before);
-  warmUpCpuSeconds.push((used.user + used.system) / 1e6);
-}
-const warmUp = requests;
-requests = 0;
-const started = performance.now();
-const cpu = process.cpuUsage();
-for (let i = 0; i < plan.passes; i++) await pass();
-const used = process.cpuUsage(cpu);
-const wallSeconds = (performance.now() - started) / 1000;
-
-const status = await readFile("/proc/self/status", "utf8").catch(() => "");
-const peakKiB = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
-await dispatcher.close();
-process.stdout.write(
-  `${JSON.stringify({
-    warmUp,
-    warmUpCpuSeconds,
+  const used = process.cpuUsage(cpu);
+  return {
     requests,
     failures,
     cpuSeconds: (used.user + used.system) / 1e6,
     systemSeconds: used.system / 1e6,
-    wallSeconds,
-    peakRssBytes: peakKiB === undefined ? null : Number(peakKiB) * 1024,
-  })}\n`,
-);
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
+
+say({ event: "ready" });
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line !== "pass") throw new Error(`unknown command ${JSON.stringify(line)}`);
+  say({ event: "pass", ...(await pass()) });
+}
+const status = await readFile("/proc/self/status", "utf8").catch(() => "");
+const peakKiB = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+await dispatcher.close();
+say({ event: "end", peakRssBytes: peakKiB === undefined ? null : Number(peakKiB) * 1024 });

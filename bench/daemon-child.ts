@@ -2,14 +2,16 @@ import { gunzipSync } from "node:zlib";
 /**
  * The built daemon (`node dist/main.js`) as a child process of a benchmark: its JSON log lines,
  * awaited with deadlines, its /metrics endpoint timed from outside, and its memory and CPU time
- * as the kernel counts them. The child gets its own process so that its memory is its own.
+ * as the kernel counts them. The child gets its own process so that its memory is its own. The
+ * bare loop (bare-loop.mjs) runs as such a child too: it speaks JSON lines, and takes commands
+ * on its standard input.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { request } from "undici";
 
-/** One parsed stdout line of the daemon. */
+/** One parsed stdout line of a child (the bare loop's carry no level or message). */
 export type LogLine = Record<string, unknown> & { readonly level: number; readonly msg: string };
 
 /** A line found by `waitForLine`, and where it is in `lines`. */
@@ -40,20 +42,30 @@ export interface TimedGet {
   readonly bytes: number;
 }
 
-/** A running daemon child. */
+/** How to start a child. */
+export interface SpawnOptions {
+  /** What errors call it; "the daemon" unless given. */
+  readonly name?: string;
+  /** Whether `send` may write to its standard input. */
+  readonly input?: boolean;
+}
+
+/** A running child: the daemon, or the bare loop. */
 export class DaemonChild {
   /** Every stdout line so far, parsed. */
   readonly lines: LogLine[] = [];
   /** Resolves with the exit code, or the signal name. */
   readonly exited: Promise<number | string>;
   readonly #child: ChildProcess;
+  readonly #name: string;
   readonly #wake = new Set<() => void>();
   #garbage = 0;
   #stderr = "";
   #exitCode: number | string | undefined;
 
-  private constructor(child: ChildProcess) {
+  private constructor(child: ChildProcess, name: string) {
     this.#child = child;
+    this.#name = name;
     child.stderr?.on("data", (chunk: Buffer) => (this.#stderr += chunk.toString()));
     createInterface({ input: child.stdout! }).on("line", (text) => {
       try {
@@ -78,19 +90,31 @@ export class DaemonChild {
     args: readonly string[],
     env: Readonly<Record<string, string>>,
     cwd: string,
+    options: SpawnOptions = {},
   ): DaemonChild {
     const child = spawn(process.execPath, [main, ...args], {
       cwd,
       env: { ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.input ? "pipe" : "ignore", "pipe", "pipe"],
     });
-    return new DaemonChild(child);
+    return new DaemonChild(child, options.name ?? "the daemon");
+  }
+
+  /** Writes `line` and a newline to the child's standard input (spawned with `input`). */
+  send(line: string): void {
+    if (!this.#child.stdin) throw new Error(`${this.#name} takes no input`);
+    this.#child.stdin.write(`${line}\n`);
+  }
+
+  /** Closes the child's standard input (spawned with `input`). */
+  endInput(): void {
+    this.#child.stdin?.end();
   }
 
   /** The child's process id. */
   get pid(): number {
     const pid = this.#child.pid;
-    if (pid === undefined) throw new Error("the daemon process did not start");
+    if (pid === undefined) throw new Error(`${this.#name} did not start`);
     return pid;
   }
 
@@ -127,7 +151,7 @@ export class DaemonChild {
         }
         if (this.#exitCode !== undefined) {
           finish();
-          reject(this.#failure(`the daemon exited (${this.#exitCode}) before ${what}`));
+          reject(this.#failure(`${this.#name} exited (${this.#exitCode}) before ${what}`));
           return true;
         }
         return false;
@@ -213,7 +237,7 @@ export class DaemonChild {
     if (outcome === "late") {
       this.#child.kill("SIGKILL");
       await this.exited;
-      throw this.#failure(`the daemon did not exit within ${timeoutMs} ms of SIGTERM`);
+      throw this.#failure(`${this.#name} did not exit within ${timeoutMs} ms of SIGTERM`);
     }
     return outcome;
   }
