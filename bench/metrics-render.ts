@@ -6,9 +6,9 @@
  * sizes, and this process's heap and RSS.
  *
  * Scrapes are timed with nothing changed since the last (as when two Prometheus replicas scrape
- * one daemon), and after a poll cycle, which gives every job a new state object (a new
- * lastSuccessAt, a new info object with the same values), moves 20 of the unfinished jobs (the
- * newest 5%) a status on, and lets the 5 oldest jobs go (past the retention) and 5 new ones
+ * one daemon), and after a poll cycle, which gives every job a new lastSuccessAt (as the
+ * poller does, in place, keeping the job's state), moves 20 of the unfinished jobs (the newest
+ * 5%) a status on, and lets the 5 oldest jobs go (past the retention) and 5 new ones
  * come. A stress cycle also moves 1% of all jobs, spread through the list, to another status.
  *
  * Run after `npm ci`, with the image's heap options:
@@ -31,6 +31,12 @@ import { startServer } from "../src/http/server.js";
 import type { StatusSnapshot } from "../src/http/status-snapshot.js";
 import type { RestoreStatus } from "../src/atlas/model.js";
 import type { JobState } from "../src/tracker/job-state.js";
+
+/** A tracked job, as the poller keeps it (see TrackedJob). */
+interface Job {
+  state: JobState;
+  lastSuccessAt: number | undefined;
+}
 
 const { values } = parseArgs({
   options: { jobs: { type: "string", default: "10000" }, runs: { type: "string", default: "20" } },
@@ -69,11 +75,11 @@ const NEXT: Partial<Record<RestoreStatus, RestoreStatus>> = {
 };
 
 /** Job number n: 10 jobs a cluster, 10 clusters a project; 90% Flex, 10% dedicated. */
-function makeJob(n: number, now: number, status: RestoreStatus): JobState {
+function makeJob(n: number, now: number, status: RestoreStatus): Job {
   const dedicated = n % 10 === 9;
   const terminal = status === "COMPLETED" || status === "FAILED";
   const scheduledAt = now - 3600_000 - (n % 3600) * 1000;
-  return {
+  const state: JobState = {
     groupId: `6${hex(Math.floor(n / 100), 23)}`,
     clusterName: dedicated ? `dedicated-${Math.floor(n / 10) % 10}` : `flex-${Math.floor(n / 10)}`,
     restoreId: `7${hex(n, 23)}`,
@@ -88,10 +94,10 @@ function makeJob(n: number, now: number, status: RestoreStatus): JobState {
       ...(terminal ? { finishedAt: scheduledAt + 61_500 } : {}),
     },
     lastTransitionAt: scheduledAt + 30_000,
-    lastSuccessAt: now,
     ...(terminal ? { terminalSince: scheduledAt + 61_500 } : {}),
     ...(n % 97 === 0 ? { errorKind: "timeout" } : {}),
   };
+  return { state, lastSuccessAt: now };
 }
 
 /** The number of the next new job. */
@@ -100,7 +106,7 @@ let nextNumber = JOBS;
 const UNFINISHED_STATUSES: readonly RestoreStatus[] = ["PENDING", "QUEUED", "RUNNING"];
 
 /** The oldest jobs finished, one in ten failed; the newest spread over the unfinished statuses. */
-function initialJobs(now: number): JobState[] {
+function initialJobs(now: number): Job[] {
   const finished = Math.round(JOBS * (1 - UNFINISHED));
   return Array.from({ length: JOBS }, (_, n) => {
     if (n < finished) return makeJob(n, now, n % 10 === 3 ? "FAILED" : "COMPLETED");
@@ -108,36 +114,35 @@ function initialJobs(now: number): JobState[] {
   });
 }
 
-/** Moves `job` to `status` at `now`. */
-function moveTo(job: JobState, status: RestoreStatus, now: number): JobState {
+/** Moves `job` to `status` at `now`: a new state, as the tracker makes one. */
+function moveTo(job: Job, status: RestoreStatus, now: number): void {
   const terminal = status === "COMPLETED" || status === "FAILED";
-  return {
-    ...job,
+  const { state } = job;
+  job.state = {
+    ...state,
     status,
-    ...(terminal && job.info ? { info: { ...job.info, finishedAt: now } } : {}),
+    ...(terminal && state.info ? { info: { ...state.info, finishedAt: now } } : {}),
     lastTransitionAt: now,
     ...(terminal ? { terminalSince: now } : {}),
   };
 }
 
 /** One poll cycle (see the top); `stress` also moves 1% of all jobs. */
-function cycle(jobs: JobState[], now: number, round: number, stress: boolean): void {
-  jobs.forEach((job, i) => {
-    jobs[i] = { ...job, ...(job.info ? { info: { ...job.info } } : {}), lastSuccessAt: now };
-  });
+function cycle(jobs: Job[], now: number, round: number, stress: boolean): void {
+  for (const job of jobs) job.lastSuccessAt = now;
   let moved = 0;
   for (let i = jobs.length - 1; i >= 0 && moved < MOVED; i--) {
-    const job = jobs[i] as JobState;
-    const next = job.status === null ? undefined : NEXT[job.status];
+    const job = jobs[i] as Job;
+    const next = job.state.status === null ? undefined : NEXT[job.state.status];
     if (next !== undefined && (i + round) % 3 === 0) {
-      jobs[i] = moveTo(job, next, now);
+      moveTo(job, next, now);
       moved++;
     }
   }
   if (stress) {
     for (let i = round % 100; i < jobs.length; i += 100) {
-      const job = jobs[i] as JobState;
-      jobs[i] = moveTo(job, job.status === "FAILED" ? "COMPLETED" : "FAILED", now);
+      const job = jobs[i] as Job;
+      moveTo(job, job.state.status === "FAILED" ? "COMPLETED" : "FAILED", now);
     }
   }
   jobs.splice(0, CHURN);

@@ -31,6 +31,7 @@ import { CycleHealth, defaultStaleAfterMs } from "../http/health.js";
 import { startServer, type MetricsServer } from "../http/server.js";
 import { FileStateStore, type StateStore } from "../state/store.js";
 import { isExported } from "../tracker/tracker.js";
+import { snapshotOf } from "../tracker/job-state.js";
 import { USER_AGENT, VERSION } from "../version.js";
 
 /**
@@ -293,7 +294,8 @@ export class Daemon {
       // the page as it stays out of the metrics and the logs.
       jobs: this.poller
         .jobs()
-        .filter((job) => isExported(job, this.#now(), this.#settings.finishedRetentionMs)),
+        .filter((job) => isExported(job.state, this.#now(), this.#settings.finishedRetentionMs))
+        .map(snapshotOf),
       errors: this.#activity.errors(),
       transitions: this.#activity.transitions(),
       watched: this.watchStatus(),

@@ -9,7 +9,7 @@
  * memory than anything else it keeps per job.
  */
 import { jobKey, statusesOf } from "../atlas/model.js";
-import type { JobState } from "../tracker/job-state.js";
+import type { JobState, TrackedJob } from "../tracker/job-state.js";
 import { DeflatedPiece, type ExpositionPiece } from "./exposition-response.js";
 
 /** One family: its name, help, and the samples (or none) each job gets under its labels. */
@@ -20,9 +20,9 @@ interface Family {
    * Whether two states of one job give the same lines. It must look at every field `lines`
    * reads: a field left out would keep a stale sample (the identity labels are the job's key).
    */
-  readonly same: (a: JobState, b: JobState) => boolean;
+  readonly same: (a: TrackedJob, b: TrackedJob) => boolean;
   /** The job's lines, each ending in a newline; "" for none. */
-  readonly lines: (job: JobState, ids: string) => string;
+  readonly lines: (job: TrackedJob, ids: string) => string;
 }
 
 /** Escapes a label value for the text format: backslash, double quote and newline. */
@@ -39,7 +39,7 @@ function label(name: string, value: string): string {
 function timestamp(
   name: string,
   help: string,
-  pick: (job: JobState) => number | undefined,
+  pick: (job: TrackedJob) => number | undefined,
 ): Family {
   return {
     name,
@@ -56,13 +56,13 @@ const FAMILIES: readonly Family[] = [
   {
     name: "atlas_restore_job_status",
     help: "Current status of a restore job: 1 for the current status, 0 for the others of its family.",
-    same: (a, b) => a.api === b.api && a.status === b.status,
+    same: (a, b) => a.state.api === b.state.api && a.state.status === b.state.status,
     lines(job, ids) {
-      if (job.status === null) return "";
-      const prefix = `atlas_restore_job_status{${ids},${label("api", job.api)},status="`;
+      if (job.state.status === null) return "";
+      const prefix = `atlas_restore_job_status{${ids},${label("api", job.state.api)},status="`;
       let lines = "";
-      for (const status of statusesOf(job.api)) {
-        lines += `${prefix}${status}"} ${job.status === status ? 1 : 0}\n`;
+      for (const status of statusesOf(job.state.api)) {
+        lines += `${prefix}${status}"} ${job.state.status === status ? 1 : 0}\n`;
       }
       return lines;
     },
@@ -71,18 +71,18 @@ const FAMILIES: readonly Family[] = [
     name: "atlas_restore_job_info",
     help: "Static properties of a restore job, always 1.",
     same: (a, b) =>
-      a.api === b.api &&
-      (a.status === null) === (b.status === null) &&
-      a.info?.deliveryType === b.info?.deliveryType &&
-      a.info?.snapshotId === b.info?.snapshotId &&
-      a.info?.targetProjectId === b.info?.targetProjectId &&
-      a.info?.targetDeploymentItemName === b.info?.targetDeploymentItemName,
+      a.state.api === b.state.api &&
+      (a.state.status === null) === (b.state.status === null) &&
+      a.state.info?.deliveryType === b.state.info?.deliveryType &&
+      a.state.info?.snapshotId === b.state.info?.snapshotId &&
+      a.state.info?.targetProjectId === b.state.info?.targetProjectId &&
+      a.state.info?.targetDeploymentItemName === b.state.info?.targetDeploymentItemName,
     lines(job, ids) {
-      if (job.status === null) return "";
-      const info = job.info ?? {};
+      if (job.state.status === null) return "";
+      const info = job.state.info ?? {};
       const labels = [
         ids,
-        label("api", job.api),
+        label("api", job.state.api),
         label("delivery_type", info.deliveryType ?? ""),
         label("snapshot_id", info.snapshotId ?? ""),
         label("target_project_id", info.targetProjectId ?? ""),
@@ -94,17 +94,17 @@ const FAMILIES: readonly Family[] = [
   timestamp(
     "atlas_restore_job_scheduled_timestamp_seconds",
     "When Atlas scheduled the restore (restoreScheduledDate; for a dedicated job, its id's creation time), as a Unix timestamp.",
-    (job) => job.info?.scheduledAt,
+    (job) => job.state.info?.scheduledAt,
   ),
   timestamp(
     "atlas_restore_job_finished_timestamp_seconds",
     "When Atlas finished the restore (restoreFinishedDate; for a dedicated job, finishedAt), as a Unix timestamp.",
-    (job) => job.info?.finishedAt,
+    (job) => job.state.info?.finishedAt,
   ),
   timestamp(
     "atlas_restore_job_last_transition_timestamp_seconds",
     "When the daemon saw the job's status change last, as a Unix timestamp.",
-    (job) => job.lastTransitionAt,
+    (job) => job.state.lastTransitionAt,
   ),
   timestamp(
     "atlas_restore_job_last_success_timestamp_seconds",
@@ -115,12 +115,12 @@ const FAMILIES: readonly Family[] = [
     name: "atlas_restore_job_poll_success",
     help: "1 when the last poll of a restore job succeeded, 0 when it failed.",
     same: (a, b) =>
-      a.api === b.api &&
-      (a.status === null) === (b.status === null) &&
-      (a.errorKind === undefined) === (b.errorKind === undefined),
+      a.state.api === b.state.api &&
+      (a.state.status === null) === (b.state.status === null) &&
+      (a.state.errorKind === undefined) === (b.state.errorKind === undefined),
     lines(job, ids) {
-      if (job.status === null && job.errorKind === undefined) return "";
-      return `atlas_restore_job_poll_success{${ids},${label("api", job.api)}} ${job.errorKind === undefined ? 1 : 0}\n`;
+      if (job.state.status === null && job.state.errorKind === undefined) return "";
+      return `atlas_restore_job_poll_success{${ids},${label("api", job.state.api)}} ${job.state.errorKind === undefined ? 1 : 0}\n`;
     },
   },
 ];
@@ -137,14 +137,22 @@ const HEADERS = FAMILIES.map((family) =>
  */
 export const BLOCK_JOBS = 256;
 
-/** A job: its last state, and where its lines are. */
+/** What a job's lines are rendered from; an entry's own copy, changed in place. */
+interface Shown {
+  state: JobState;
+  lastSuccessAt: number | undefined;
+}
+
+/** A job: what its lines show, and where they are. */
 interface Entry {
   /** Its identity labels, on every line. */
   readonly ids: string;
-  /** The state its lines were rendered from. */
-  state: JobState;
-  /** The state of the render under way. */
-  next: JobState;
+  /**
+   * What its lines were rendered from, and what the render under way renders: copies, since the
+   * tracker changes its own in place.
+   */
+  readonly shown: Shown;
+  readonly next: Shown;
   /** The block whose lines hold the job's; none before its first render. */
   block: Block | undefined;
   /** The render that last included it, and its place in that render's list. */
@@ -173,13 +181,14 @@ function flat(text: string): string {
 }
 
 /** The entry of a job not rendered before, in no block yet. */
-function newEntry(job: JobState, serial: number): Entry {
+function newEntry(job: TrackedJob, serial: number): Entry {
+  const { state } = job;
   return {
     ids: flat(
-      `${label("group_id", job.groupId)},${label("cluster_name", job.clusterName)},${label("restore_id", job.restoreId)}`,
+      `${label("group_id", state.groupId)},${label("cluster_name", state.clusterName)},${label("restore_id", state.restoreId)}`,
     ),
-    state: job,
-    next: job,
+    shown: { state, lastSuccessAt: job.lastSuccessAt },
+    next: { state, lastSuccessAt: job.lastSuccessAt },
     block: undefined,
     seen: serial,
     at: -1,
@@ -193,7 +202,11 @@ function sameJob(a: JobState, b: JobState): boolean {
 
 /** Whether an entry's lines in `family` can be copied from where they are. */
 function unchanged(family: Family, entry: Entry): boolean {
-  return entry.state === entry.next || family.same(entry.state, entry.next);
+  const { shown, next } = entry;
+  return (
+    (shown.state === next.state && shown.lastSuccessAt === next.lastSuccessAt) ||
+    family.same(shown, next)
+  );
 }
 
 /**
@@ -237,7 +250,7 @@ export class JobExposition {
    * are left out. Series come in the order jobs were first rendered. The pieces are never changed
    * afterwards, so a response may still be writing them during the next render.
    */
-  render(jobs: readonly JobState[]): ExpositionPiece[] {
+  render(jobs: readonly TrackedJob[]): ExpositionPiece[] {
     const serial = ++this.#renders;
     const listed: Entry[] = [];
     // A job listed twice (the tracker never does) is rendered twice, as listed, but not kept.
@@ -248,14 +261,17 @@ export class JobExposition {
     for (const job of jobs) {
       const hint = this.#listed[next];
       const entry =
-        hint !== undefined && sameJob(hint.state, job) ? hint : this.#entries.get(jobKey(job));
+        hint !== undefined && sameJob(hint.shown.state, job.state)
+          ? hint
+          : this.#entries.get(jobKey(job.state));
       if (entry === undefined) {
         const added = this.#add(job, serial);
-        this.#entries.set(jobKey(job), added);
+        this.#entries.set(jobKey(job.state), added);
         listed.push(added);
       } else if (entry.seen !== serial) {
         entry.seen = serial;
-        entry.next = job;
+        entry.next.state = job.state;
+        entry.next.lastSuccessAt = job.lastSuccessAt;
         next = entry.at + 1;
         listed.push(entry);
       } else {
@@ -276,7 +292,7 @@ export class JobExposition {
   }
 
   /** A new entry for `job`, at the end of the last block, or of a new one. */
-  #add(job: JobState, serial: number): Entry {
+  #add(job: TrackedJob, serial: number): Entry {
     const entry = newEntry(job, serial);
     let last = this.#blocks.at(-1);
     if (last === undefined || last.entries.length >= BLOCK_JOBS) {
@@ -337,6 +353,9 @@ export class JobExposition {
         }
       });
     }
-    for (const entry of entries) entry.state = entry.next;
+    for (const { shown, next } of entries) {
+      shown.state = next.state;
+      shown.lastSuccessAt = next.lastSuccessAt;
+    }
   }
 }

@@ -4,7 +4,7 @@
  * ones come first, and one page cut out. Shared by the HTML page and the JSON API.
  */
 import { ALL_STATUSES, jobKey, type RestoreStatus } from "../atlas/model.js";
-import type { JobState } from "../tracker/job-state.js";
+import type { JobSnapshot, JobState } from "../tracker/job-state.js";
 
 /** A request's choice of jobs. */
 export interface JobQuery {
@@ -35,7 +35,7 @@ export interface PageSizeLimits {
 
 /** A page of jobs and where it sits in the whole list. */
 export interface JobPage {
-  readonly jobs: readonly JobState[];
+  readonly jobs: readonly JobSnapshot[];
   /** Jobs matching the filter, over all pages. */
   readonly total: number;
   readonly page: number;
@@ -121,13 +121,13 @@ export function statusKey(job: JobState): string {
 
 /** A job and its sort keys, computed once per request rather than once per comparison. */
 interface Sortable {
-  readonly job: JobState;
+  readonly job: JobSnapshot;
   readonly rank: number;
   readonly changed: number;
   readonly key: string;
 }
 
-function sortable(job: JobState): Sortable {
+function sortable(job: JobSnapshot): Sortable {
   return {
     job,
     rank: RANK[statusKey(job)] ?? 9,
@@ -145,7 +145,7 @@ function compare(a: Sortable, b: Sortable): number {
 }
 
 /** Filters, sorts and pages `jobs`; a page past the last one is a 404. */
-export function selectJobs(jobs: readonly JobState[], query: JobQuery): JobPage | QueryProblem {
+export function selectJobs(jobs: readonly JobSnapshot[], query: JobQuery): JobPage | QueryProblem {
   const counts: Record<string, number> = {};
   for (const status of STATUS_FILTERS) counts[status] = 0;
   const matching: Sortable[] = [];

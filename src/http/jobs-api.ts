@@ -3,7 +3,7 @@
  * are ISO-8601 (UTC) strings; the error is the last one Atlas gave for a job still failing.
  */
 import { jobKey } from "../atlas/model.js";
-import type { JobState } from "../tracker/job-state.js";
+import type { JobSnapshot } from "../tracker/job-state.js";
 import { parseJobQuery, selectJobs, type PageSizeLimits, type QueryProblem } from "./job-query.js";
 import type { PollErrorRecord, StatusSnapshot } from "./status-snapshot.js";
 
@@ -46,7 +46,7 @@ function iso(ms: number | undefined): string | undefined {
 
 /** Builds the view of one job; `errors` holds the last error records by jobKey. */
 export function jobView(
-  job: JobState,
+  job: JobSnapshot,
   errors: ReadonlyMap<string, PollErrorRecord>,
   now: number,
 ): JobView {

@@ -9,13 +9,13 @@ import type { ApiFamily, RestoreStatus } from "../atlas/model.js";
 import type { RequestObservation } from "../atlas/transport.js";
 import type { ExpositionPiece } from "./exposition-response.js";
 import { JobExposition } from "./job-exposition.js";
-import type { JobState } from "../tracker/job-state.js";
+import type { TrackedJob } from "../tracker/job-state.js";
 import { isExported } from "../tracker/tracker.js";
 
 /** Where scrape-time job series come from. */
 export interface JobSnapshotSource {
   /** The tracked jobs, as of now. */
-  jobs(): Iterable<JobState>;
+  jobs(): Iterable<TrackedJob>;
   /** Wall clock, epoch milliseconds. */
   now(): number;
   /** How long finished jobs stay exported. */
@@ -199,7 +199,9 @@ export function createMetrics(
     async render() {
       const registered = Buffer.from(await registry.metrics());
       const now = source.now();
-      const jobs = [...source.jobs()].filter((job) => isExported(job, now, source.retentionMs));
+      const jobs = [...source.jobs()].filter((job) =>
+        isExported(job.state, now, source.retentionMs),
+      );
       return [registered, ...jobFamilies.render(jobs)];
     },
     observeRequest(observation) {

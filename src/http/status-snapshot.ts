@@ -5,7 +5,7 @@
  */
 import type { ApiFamily, RestoreStatus } from "../atlas/model.js";
 import type { ReloadStatus, WatchStatus } from "../discovery/watch-status.js";
-import type { JobState } from "../tracker/job-state.js";
+import type { JobSnapshot } from "../tracker/job-state.js";
 
 /** The last failed poll of a job, as Atlas answered it (or how reaching it failed). */
 export interface PollErrorRecord {
@@ -42,7 +42,8 @@ export interface StatusSnapshot {
   readonly startedAt: number;
   readonly version: string;
   readonly ready: boolean;
-  readonly jobs: readonly JobState[];
+  /** The jobs to show, each with its last success. */
+  readonly jobs: readonly JobSnapshot[];
   /** The last error of each job still failing, by jobKey. */
   readonly errors: ReadonlyMap<string, PollErrorRecord>;
   /** Newest first, at most 100. */

@@ -21,7 +21,7 @@ import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
 import type { StateStore } from "../state/store.js";
-import { sameButLastSuccess, type JobState } from "../tracker/job-state.js";
+import { sameState, type JobState, type TrackedJob } from "../tracker/job-state.js";
 import {
   initialState,
   isTerminal,
@@ -69,9 +69,9 @@ export const MAX_FLUSH_DELAY_MS = 2_000;
 export const MAX_PENDING_EVENTS = 1_000;
 
 /**
- * How long a state that differs from the saved one only by polls that confirmed it
- * (`lastSuccessAt`) may go unsaved: a restart loses no change by it, only how recent the last
- * success was, and polls again at once.
+ * How long the state may go unsaved when it differs from the saved one only by polls that
+ * confirmed it (their jobs' `lastSuccessAt`): a restart loses no change by it, only how recent the
+ * last success was, and polls again at once.
  */
 export const LAST_SUCCESS_SAVE_MS = 5 * 60_000;
 
@@ -143,6 +143,12 @@ interface ClusterTarget extends ClusterRef {
   /** Keys of the jobs on the pages read by the last successful LIST. */
   listed?: ReadonlySet<string>;
   pages: number;
+}
+
+/** A tracked job, as the poller keeps it: updated in place (see TrackedJob). */
+interface Tracked {
+  state: JobState;
+  lastSuccessAt: number | undefined;
 }
 
 /** How one target ended. */
@@ -235,7 +241,8 @@ function recordVerdict(tally: Tally, error: AtlasError): void {
 
 export class Poller {
   readonly #options: PollerOptions;
-  readonly #states = new Map<string, JobState>();
+  /** Every tracked job, by jobKey. */
+  readonly #states = new Map<string, Tracked>();
   #configured = new Map<string, JobSettings>();
   #mode: ApiMode;
   #tenantSunset: number;
@@ -262,7 +269,7 @@ export class Poller {
   #flushDelayMs = FLUSH_DELAY_MS;
   /** The state holds a change the saved one lacks. */
   #dirty = false;
-  /** The state differs from the saved one, if at all, only by `lastSuccessAt`. */
+  /** A job's `lastSuccessAt` moved since the last save. */
   #confirmed = false;
   /** When the state was last saved, epoch ms. */
   #savedAt = 0;
@@ -281,14 +288,14 @@ export class Poller {
   }
 
   /** The jobs to export: configured ones and those of watched clusters. */
-  jobs(): JobState[] {
+  jobs(): TrackedJob[] {
     return [...this.#states.entries()]
-      .filter(([key, state]) => this.#isActive(key, state))
-      .map(([, state]) => state);
+      .filter(([key, tracked]) => this.#isActive(key, tracked.state))
+      .map(([, tracked]) => tracked);
   }
 
   /** Every tracked job, watched or only remembered. */
-  allJobs(): Iterable<JobState> {
+  allJobs(): Iterable<TrackedJob> {
     return this.#states.values();
   }
 
@@ -312,7 +319,9 @@ export class Poller {
   setJobs(jobs: readonly JobSettings[]): void {
     this.#configured = new Map(jobs.map((job) => [jobKey(job), job]));
     for (const [key, job] of this.#configured) {
-      if (!this.#states.has(key)) this.#states.set(key, this.#fresh(job));
+      if (!this.#states.has(key)) {
+        this.#states.set(key, { state: this.#fresh(job), lastSuccessAt: undefined });
+      }
     }
   }
 
@@ -374,7 +383,12 @@ export class Poller {
     reportLoad(logger, result);
     if (result.kind !== "loaded") return;
     if (result.apiUp !== undefined) metrics.setApiUp(result.apiUp);
-    for (const saved of result.jobs) this.#states.set(jobKey(saved), saved);
+    for (const saved of result.jobs) {
+      this.#states.set(jobKey(saved.state), {
+        state: saved.state,
+        lastSuccessAt: saved.lastSuccessAt,
+      });
+    }
     logger.info({ event: "state_loaded", jobs: result.jobs.length }, "state loaded");
   }
 
@@ -426,7 +440,7 @@ export class Poller {
       }
       while (nextJob < jobKeys.length) {
         const key = jobKeys[nextJob++]!;
-        const state = this.#states.get(key);
+        const state = this.#states.get(key)?.state;
         const job = state && this.#jobToGet(key, state);
         if (job) await this.#launch(key, "job", tally, () => this.#get(job, key, context, tally));
       }
@@ -518,7 +532,7 @@ export class Poller {
    */
   #prune(): void {
     const now = this.#options.now();
-    for (const [key, state] of this.#states) {
+    for (const [key, { state, lastSuccessAt }] of this.#states) {
       if (this.#isActive(key, state)) {
         this.#unwatchedSince.delete(key);
         continue;
@@ -526,7 +540,7 @@ export class Poller {
       const since = this.#unwatchedSince.get(key) ?? now;
       this.#unwatchedSince.set(key, since);
       const last = Math.max(
-        state.lastSuccessAt ?? 0,
+        lastSuccessAt ?? 0,
         state.lastTransitionAt ?? 0,
         state.terminalSince ?? 0,
         since,
@@ -547,12 +561,32 @@ export class Poller {
     );
   }
 
-  /** Records a job's new state and its events; they are saved, then logged, at the next flush. */
-  #commit(key: string, state: JobState, events: readonly TrackerEvent[], tally: Tally): void {
-    const previous = this.#states.get(key);
-    this.#states.set(key, state);
-    if (previous === undefined || !sameButLastSuccess(previous, state)) this.#dirty = true;
-    else if (previous !== state) this.#confirmed = true;
+  /**
+   * Records a job's new state and its events; they are saved, then logged, at the next flush.
+   * `succeededAt` is the time of the poll's success, when Atlas answered with the job.
+   */
+  #commit(
+    key: string,
+    state: JobState,
+    events: readonly TrackerEvent[],
+    tally: Tally,
+    succeededAt?: number,
+  ): void {
+    const tracked = this.#states.get(key);
+    if (tracked === undefined) {
+      this.#states.set(key, { state, lastSuccessAt: succeededAt });
+      this.#dirty = true;
+    } else {
+      // A state of the same values keeps the one kept already (see TrackedJob).
+      if (!sameState(tracked.state, state)) {
+        tracked.state = state;
+        this.#dirty = true;
+      }
+      if (succeededAt !== undefined && succeededAt !== tracked.lastSuccessAt) {
+        tracked.lastSuccessAt = succeededAt;
+        this.#confirmed = true;
+      }
+    }
     if (events.length === 0) return;
     for (const event of events) this.#pending.push({ state, event });
     tally.events += events.length;
@@ -718,7 +752,7 @@ export class Poller {
       const key = jobKey(ref);
       if (listed.has(key)) continue;
       listed.add(key);
-      let state = this.#states.get(key) ?? initialState(ref, target.api);
+      let state = this.#states.get(key)?.state ?? initialState(ref, target.api);
       const events: TrackerEvent[] = [];
       if (state.api !== target.api) {
         const moved = switchApi(state, target.api, "flex_cluster", at, target.api === "flex");
@@ -726,7 +760,7 @@ export class Poller {
         events.push(...moved.events);
       }
       const step = observeListedJob(state, job, at, this.#retentionMs);
-      this.#commit(key, step.state, [...events, ...step.events], tally);
+      this.#commit(key, step.state, [...events, ...step.events], tally, at);
     }
     target.listed = listed;
     target.lastSuccessAt = at;
@@ -739,7 +773,7 @@ export class Poller {
     const { signal } = context;
     const { now } = this.#options;
     const mode = job.api ?? this.#mode;
-    const current = (): JobState => this.#states.get(key) ?? this.#fresh(job);
+    const current = (): JobState => this.#states.get(key)?.state ?? this.#fresh(job);
     const before = current();
     const resolved = resolveApi(mode, before, now(), this.#tenantSunset);
     const moved = switchApi(before, resolved.api, resolved.reason, now(), mode === "auto");
@@ -755,13 +789,15 @@ export class Poller {
     for (;;) {
       try {
         const found = await this.#options.fetchJob(api, job, context);
-        const step = observeJob(latest(), found, now());
+        const at = now();
+        const step = observeJob(latest(), found, at);
         noteVerdict(tally, true);
         this.#commit(
           key,
           step.state,
           events.length > 0 ? [...events, ...step.events] : step.events,
           tally,
+          at,
         );
         this.#accessDenied.observe(this.#options.logger, step.state, step.events, true);
         return "ok";

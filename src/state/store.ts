@@ -18,7 +18,13 @@ import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { ALL_STATUSES, API_FAMILIES, type RestoreStatus } from "../atlas/model.js";
-import { boundText, type JobState } from "../tracker/job-state.js";
+import {
+  boundText,
+  snapshotOf,
+  trackedOf,
+  type JobSnapshot,
+  type TrackedJob,
+} from "../tracker/job-state.js";
 
 /**
  * The state file's format version. 1: the jobs. 2: also `apiUp`, the last verdict on Atlas, so
@@ -95,7 +101,7 @@ export interface DroppedEntry {
 export type LoadResult =
   | {
       readonly kind: "loaded";
-      readonly jobs: readonly JobState[];
+      readonly jobs: readonly TrackedJob[];
       readonly apiUp?: boolean;
       /** Entries that were dropped, when any. */
       readonly dropped?: readonly DroppedEntry[];
@@ -120,7 +126,7 @@ export interface StateStore {
    * on); `beforeCommit` has then run only if the failure came after it.
    */
   save(
-    jobs: readonly JobState[],
+    jobs: readonly TrackedJob[],
     now: number,
     extras?: StateExtras,
     beforeCommit?: () => void,
@@ -149,11 +155,11 @@ export function decodeState(data: unknown): LoadResult | { kind: "unusable"; pro
     };
   }
   const { version, apiUp, jobs: entries } = envelope.data;
-  const jobs: JobState[] = [];
+  const jobs: TrackedJob[] = [];
   const dropped: DroppedEntry[] = [];
   entries.forEach((entry, index) => {
     const parsed = jobStateSchema.safeParse(entry);
-    if (parsed.success) jobs.push(toJobState(parsed.data));
+    if (parsed.success) jobs.push(toTrackedJob(parsed.data));
     else dropped.push({ index, restoreId: restoreIdOf(entry), problem: firstIssue(parsed.error) });
   });
   return {
@@ -197,7 +203,7 @@ export class FileStateStore implements StateStore {
   }
 
   save(
-    jobs: readonly JobState[],
+    jobs: readonly TrackedJob[],
     now: number,
     extras: StateExtras = {},
     beforeCommit?: () => void,
@@ -219,7 +225,7 @@ export class FileStateStore implements StateStore {
       // as one string, then one buffer, would add twice that to the process's peak for a moment.
       let text = `${head.slice(0, -1)},"jobs":${jobs.length > 0 ? "[\n" : "[]"}`;
       jobs.forEach((job, index) => {
-        text += JSON.stringify(job);
+        text += JSON.stringify(snapshotOf(job));
         text += index < jobs.length - 1 ? ",\n" : "\n]";
         if ((index + 1) % SAVE_CHUNK_JOBS === 0) {
           writeFileSync(fd, text, "utf8");
@@ -285,6 +291,6 @@ export class FileStateStore implements StateStore {
   }
 }
 
-function toJobState(job: z.output<typeof jobStateSchema>): JobState {
-  return { ...job, status: job.status as RestoreStatus | null } as JobState;
+function toTrackedJob(job: z.output<typeof jobStateSchema>): TrackedJob {
+  return trackedOf({ ...job, status: job.status as RestoreStatus | null } as JobSnapshot);
 }

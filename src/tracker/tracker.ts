@@ -18,6 +18,7 @@ import { deriveDedicatedStatus } from "./dedicated-status.js";
 import {
   boundText,
   sameInfo,
+  sameState,
   type JobInfo,
   type JobState,
   type SwitchReason,
@@ -201,8 +202,8 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
     events.push({ type: "poll_recovered", previousKind: state.errorKind });
   }
   // The same values keep the same object: a job's state lives until its next poll, so each
-  // object made here outlives the young generation, and a poll that only confirms the job is the
-  // common case (see sameButLastSuccess).
+  // object kept outlives the young generation, and a poll that only confirms the job, the common
+  // case, keeps the state it had (the time of the success is kept beside it: see TrackedJob).
   const seenInfo = infoOf(job);
   const info = state.info !== undefined && sameInfo(state.info, seenInfo) ? state.info : seenInfo;
   const rawStatus = boundText(job.rawStatus);
@@ -217,7 +218,6 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
     status: job.status,
     ...(job.status === "UNKNOWN" ? { rawStatus } : {}),
     info,
-    lastSuccessAt: now,
     ...(changed
       ? { lastTransitionAt: now }
       : state.lastTransitionAt !== undefined
@@ -248,7 +248,7 @@ export function observeJob(state: JobState, seen: RestoreJob, now: number): Step
       ...(durationSeconds !== undefined ? { durationSeconds } : {}),
     });
   }
-  return { state: next, events };
+  return { state: sameState(state, next) ? state : next, events };
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   GzipPieces,
 } from "../../src/http/exposition-response.js";
 import { JobExposition } from "../../src/http/job-exposition.js";
-import type { JobState } from "../../src/tracker/job-state.js";
+import { trackedOf, type JobSnapshot } from "../../src/tracker/job-state.js";
 
 describe("acceptsGzip", () => {
   it.each<[string | undefined, boolean]>([
@@ -88,7 +88,7 @@ describe("GzipPieces", () => {
   it("follows the job families from scrape to scrape: a new status, a job gone", () => {
     const compressor = new GzipPieces();
     const exposition = new JobExposition();
-    const jobs: JobState[] = Array.from({ length: 600 }, (_, n) => ({
+    const jobs: JobSnapshot[] = Array.from({ length: 600 }, (_, n) => ({
       groupId: "32b6e34b3d91647abb20e7b8",
       clusterName: "Cluster0",
       restoreId: `6a793f81d2c4a03c5e4b${n.toString(16).padStart(4, "0")}`,
@@ -97,14 +97,14 @@ describe("GzipPieces", () => {
       lastSuccessAt: 1_764_410_470_000,
     }));
     const scrape = () => {
-      const pieces = exposition.render(jobs);
+      const pieces = exposition.render(jobs.map(trackedOf));
       const text = gunzipSync(Buffer.concat(compressor.gzip(pieces))).toString();
       expect(text).toBe(expositionText(pieces).toString());
       return text;
     };
     scrape();
-    jobs[300] = { ...(jobs[300] as JobState), status: "FAILED" };
-    const [gone] = jobs.splice(500, 1) as [JobState];
+    jobs[300] = { ...(jobs[300] as JobSnapshot), status: "FAILED" };
+    const [gone] = jobs.splice(500, 1) as [JobSnapshot];
     const text = scrape();
     expect(text).toContain('restore_id="6a793f81d2c4a03c5e4b012c",api="flex",status="FAILED"} 1');
     expect(text).not.toContain(gone.restoreId);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { expositionText } from "../../src/http/exposition-response.js";
 import { BLOCK_JOBS, escapeLabelValue, JobExposition } from "../../src/http/job-exposition.js";
-import type { JobState } from "../../src/tracker/job-state.js";
+import { trackedOf, type JobSnapshot } from "../../src/tracker/job-state.js";
 
-const job: JobState = {
+const job: JobSnapshot = {
   groupId: "32b6e34b3d91647abb20e7b8",
   clusterName: "Cluster0",
   restoreId: "6a793f81d2c4a03c5e4b1f20",
@@ -23,8 +23,8 @@ const job: JobState = {
 };
 
 /** The job families of `jobs` as one text, rendered by `exposition` (a new one by default). */
-function renderJobFamilies(jobs: readonly JobState[], exposition = new JobExposition()): string {
-  return expositionText(exposition.render(jobs)).toString();
+function renderJobFamilies(jobs: readonly JobSnapshot[], exposition = new JobExposition()): string {
+  return expositionText(exposition.render(jobs.map(trackedOf))).toString();
 }
 
 describe("JobExposition", () => {
@@ -66,7 +66,7 @@ describe("JobExposition", () => {
 
   it("writes nothing without jobs, and leaves out families with no sample", () => {
     expect(renderJobFamilies([])).toBe("");
-    const unseen: JobState = {
+    const unseen: JobSnapshot = {
       groupId: job.groupId,
       clusterName: job.clusterName,
       restoreId: job.restoreId,
@@ -85,7 +85,7 @@ describe("JobExposition", () => {
   });
 
   it("exports a dedicated job's four statuses, CANCELLED among them, and no PENDING or UNKNOWN", () => {
-    const cancelled: JobState = {
+    const cancelled: JobSnapshot = {
       ...job,
       api: "dedicated",
       status: "CANCELLED",
@@ -120,7 +120,7 @@ describe("JobExposition", () => {
 });
 
 /** Job number `n`: `job` under another restore id, with `changes`. */
-function nth(n: number, changes: Partial<JobState> = {}): JobState {
+function nth(n: number, changes: Partial<JobSnapshot> = {}): JobSnapshot {
   return {
     ...job,
     restoreId: `6a793f81d2c4a03c5e4b${n.toString(16).padStart(4, "0")}`,
@@ -137,7 +137,7 @@ const info = job.info ?? {};
 
 describe("JobExposition between renders", () => {
   // Every field a family reads, changed alone: a cached render must show it as a new one does.
-  it.each<[string, JobState]>([
+  it.each<[string, JobSnapshot]>([
     ["the status", { ...job, status: "RUNNING" }],
     ["the status, to none yet", { ...job, status: null }],
     ["the family", { ...job, api: "dedicated" }],
@@ -154,12 +154,23 @@ describe("JobExposition between renders", () => {
     ["the error, with no status", { ...job, status: null, errorKind: "timeout" }],
   ])("shows a change of %s at the next render, and its undoing after", (_, changed) => {
     const exposition = new JobExposition();
-    const around = (state: JobState) => [nth(1), state, nth(2)];
+    const around = (state: JobSnapshot) => [nth(1), state, nth(2)];
     const original = renderJobFamilies(around(job), exposition);
     const fresh = renderJobFamilies(around(changed));
     expect(fresh).not.toBe(original);
     expect(renderJobFamilies(around(changed), exposition)).toBe(fresh);
     expect(renderJobFamilies(around(job), exposition)).toBe(original);
+  });
+
+  it("shows a last success that moved in the tracked job itself, as the poller moves it", () => {
+    const exposition = new JobExposition();
+    const live = { ...trackedOf(job), lastSuccessAt: 1_764_410_470_000 };
+    const success = (text: string) =>
+      /^atlas_restore_job_last_success_timestamp_seconds\{.*\} (\S+)$/m.exec(text)?.[1];
+    expect(success(expositionText(exposition.render([live])).toString())).toBe("1764410470");
+    live.lastSuccessAt = 1_764_410_500_000;
+    expect(success(expositionText(exposition.render([live])).toString())).toBe("1764410500");
+    expect(success(expositionText(exposition.render([live])).toString())).toBe("1764410500");
   });
 
   it("exports a failing job alike whatever its error kind, and shows its recovery", () => {
@@ -179,7 +190,7 @@ describe("JobExposition between renders", () => {
     expect(renderJobFamilies([], exposition)).toBe("");
   });
 
-  it.each<[string, Partial<JobState>]>([
+  it.each<[string, Partial<JobSnapshot>]>([
     ["project", { groupId: "32b6e34b3d91647abb20e7b9" }],
     ["cluster", { clusterName: "Cluster1" }],
     ["restore id", { restoreId: "6a793f81d2c4a03c5e4b1f21" }],
@@ -195,7 +206,7 @@ describe("JobExposition between renders", () => {
     const exposition = new JobExposition();
     let jobs = Array.from({ length: 700 }, (_, n) => nth(n));
     let next = jobs.length;
-    const gone: JobState[] = [];
+    const gone: JobSnapshot[] = [];
     for (let round = 1; round <= 8; round++) {
       // Some leave, from the front (past the retention) and anywhere.
       const leaves = (at: number) => at < 3 || (at + round) % 97 === 0;
@@ -221,7 +232,7 @@ describe("JobExposition between renders", () => {
     let jobs = Array.from({ length: 2 * BLOCK_JOBS + 88 }, (_, n) => nth(n));
     const check = () => expect(renderJobFamilies(jobs, exposition)).toBe(renderJobFamilies(jobs));
     check();
-    const number = (state: JobState) => Number.parseInt(state.restoreId.slice(-4), 16);
+    const number = (state: JobSnapshot) => Number.parseInt(state.restoreId.slice(-4), 16);
     // Most jobs of the first block leave, then most of the second: what is left of the three
     // blocks fits in one.
     jobs = jobs.filter((state) => number(state) >= 200);
@@ -235,15 +246,17 @@ describe("JobExposition between renders", () => {
   it("never changes the pieces it gave, and gives the same pieces for lines that did not change", () => {
     const exposition = new JobExposition();
     const jobs = Array.from({ length: 3 * BLOCK_JOBS }, (_, n) => nth(n));
-    const first = exposition.render(jobs);
+    const first = exposition.render(jobs.map(trackedOf));
     const copies = first.map((piece) => expositionText([piece]));
     const moved = BLOCK_JOBS + 44;
     const second = exposition.render(
-      jobs.map((state, n) => ({
-        ...state,
-        lastSuccessAt: 1_764_410_500_000,
-        ...(n === moved ? { status: "FAILED" as const } : {}),
-      })),
+      jobs.map((state, n) =>
+        trackedOf({
+          ...state,
+          lastSuccessAt: 1_764_410_500_000,
+          ...(n === moved ? { status: "FAILED" as const } : {}),
+        }),
+      ),
     );
     first.forEach((piece, at) =>
       expect(expositionText([piece]).equals(copies[at] as Buffer)).toBe(true),

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { expositionText } from "../../src/http/exposition-response.js";
 import { createMetrics } from "../../src/http/metrics.js";
-import type { JobState } from "../../src/tracker/job-state.js";
+import { trackedOf, type JobSnapshot } from "../../src/tracker/job-state.js";
 
 const T0 = Date.parse("2026-11-29T10:00:00Z");
-const running: JobState = {
+const running: JobSnapshot = {
   groupId: "32b6e34b3d91647abb20e7b8",
   clusterName: "Cluster0",
   restoreId: "6a793f81d2c4a03c5e4b1f20",
@@ -20,14 +20,14 @@ const running: JobState = {
   lastTransitionAt: T0 - 30_000,
   lastSuccessAt: T0,
 };
-const failedLongAgo: JobState = {
+const failedLongAgo: JobSnapshot = {
   ...running,
   restoreId: "6a793f81d2c4a03c5e4b1f21",
   api: "flex",
   status: "FAILED",
   terminalSince: T0 - 25 * 3600_000,
 };
-const neverSeen: JobState = {
+const neverSeen: JobSnapshot = {
   groupId: running.groupId,
   clusterName: running.clusterName,
   restoreId: "6a793f81d2c4a03c5e4b1f22",
@@ -36,9 +36,9 @@ const neverSeen: JobState = {
   errorKind: "http_404_CLUSTER_NOT_FOUND",
 };
 
-function metricsFor(jobs: JobState[]) {
+function metricsFor(jobs: JobSnapshot[]) {
   const metrics = createMetrics(
-    { jobs: () => jobs, now: () => T0, retentionMs: 24 * 3600_000 },
+    { jobs: () => jobs.map(trackedOf), now: () => T0, retentionMs: 24 * 3600_000 },
     "1.2.3",
   );
   return {

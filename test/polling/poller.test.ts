@@ -7,7 +7,12 @@ import { PollDeferredError } from "../../src/polling/pacer.js";
 import { LAST_SUCCESS_SAVE_MS, MAX_PENDING_EVENTS, Poller } from "../../src/polling/poller.js";
 import type { FetchJob } from "../../src/polling/resilience.js";
 import type { LoadResult, StateStore } from "../../src/state/store.js";
-import type { JobState } from "../../src/tracker/job-state.js";
+import {
+  snapshotOf,
+  type JobSnapshot,
+  type JobState,
+  type TrackedJob,
+} from "../../src/tracker/job-state.js";
 import { waitFor } from "../support/fixtures.js";
 
 const GROUP = "32b6e34b3d91647abb20e7b8";
@@ -19,7 +24,8 @@ const ref = (n: number): JobRef => ({
 
 /** A store that records saves, in the same journal as the log lines. */
 class MemoryStore implements StateStore {
-  saved: JobState[][] = [];
+  /** What each save wrote (the tracked jobs change in place: their snapshots). */
+  saved: JobSnapshot[][] = [];
   constructor(
     private readonly journal: string[],
     private readonly initial: LoadResult = { kind: "absent" },
@@ -28,9 +34,9 @@ class MemoryStore implements StateStore {
     return this.initial;
   }
   /** Like the file store: "save" once the new state is durable, "commit" at its rename. */
-  save(jobs: readonly JobState[], _now: number, _extras?: unknown, beforeCommit?: () => void) {
+  save(jobs: readonly TrackedJob[], _now: number, _extras?: unknown, beforeCommit?: () => void) {
     this.journal.push("save");
-    this.saved.push([...jobs]);
+    this.saved.push(jobs.map(snapshotOf));
     beforeCommit?.();
     this.journal.push("commit");
   }
@@ -143,7 +149,7 @@ describe("Poller", () => {
     answer(0);
     // The first job answered; a second cycle polls it again while the second is still in flight.
     const answered = (r: JobRef): boolean =>
-      poller.jobs().some((j) => j.restoreId === r.restoreId && j.lastSuccessAt !== undefined);
+      poller.jobs().some((j) => j.state.restoreId === r.restoreId && j.lastSuccessAt !== undefined);
     await waitFor(() => answered(ref(1)), "the first answer applied");
     const second = poller.pollOnce();
     await waitFor(() => asked.length === 3, "the first job polled again");
@@ -282,7 +288,7 @@ describe("Poller", () => {
     expect(await poller.pollOnce()).toMatchObject({ polled: 0, deferred: 1, events: 0 });
     // Nothing changed, so nothing was saved.
     expect(store.saved).toEqual([]);
-    expect([...poller.jobs()].map((j) => j.status)).toEqual([null]);
+    expect([...poller.jobs()].map((j) => j.state.status)).toEqual([null]);
     expect(await metrics.registry.metrics()).toContain(
       'atlas_restore_polls_deferred_total{api="tenant",reason="retry_after"} 1',
     );
@@ -304,7 +310,7 @@ describe("Poller", () => {
     const { poller, lines, store } = setup(
       fetchJob,
       [ref(1)],
-      { kind: "loaded", jobs: [saved] },
+      { kind: "loaded", jobs: [{ state: saved, lastSuccessAt: undefined }] },
       2,
       "auto",
     );
@@ -340,14 +346,14 @@ describe("Poller", () => {
     const gone: JobState = { ...ref(9), api: "tenant", status: "RUNNING" };
     const { poller, lines } = setup(async (_api, r) => job(r), [ref(1), ref(2)], {
       kind: "loaded",
-      jobs: [saved, gone],
+      jobs: [saved, gone].map((state) => ({ state, lastSuccessAt: undefined })),
     });
     await poller.restore();
-    expect([...poller.jobs()].map((j) => [j.restoreId, j.status])).toEqual([
+    expect([...poller.jobs()].map((j) => [j.state.restoreId, j.state.status])).toEqual([
       [ref(1).restoreId, "RUNNING"],
       [ref(2).restoreId, null],
     ]);
-    expect([...poller.allJobs()].map((j) => j.restoreId)).toContain(ref(9).restoreId);
+    expect([...poller.allJobs()].map((j) => j.state.restoreId)).toContain(ref(9).restoreId);
     expect(lines.find((l) => l.event === "state_loaded")).toMatchObject({ jobs: 2 });
     await poller.pollOnce();
     // The saved job was RUNNING and still is: only the new one is logged.
@@ -478,7 +484,7 @@ describe("Poller: watched clusters", () => {
     poller.setClusters([]);
     await poller.pollOnce();
     expect([...poller.jobs()]).toEqual([]);
-    expect([...poller.allJobs()].map((j) => j.restoreId)).toEqual([ref(1).restoreId]);
+    expect([...poller.allJobs()].map((j) => j.state.restoreId)).toEqual([ref(1).restoreId]);
     now += 3_600_001;
     await poller.pollOnce();
     expect([...poller.allJobs()]).toEqual([]);
@@ -486,7 +492,10 @@ describe("Poller: watched clusters", () => {
   });
 
   it("does not forget a saved job at start, however old, before it has been unwatched for the retention", async () => {
-    const old: JobState = { ...ref(5), api: "flex", status: "RUNNING", lastSuccessAt: 0 };
+    const old: TrackedJob = {
+      state: { ...ref(5), api: "flex", status: "RUNNING" },
+      lastSuccessAt: 0,
+    };
     const { poller } = watching(
       () => [],
       async () => {
@@ -500,6 +509,6 @@ describe("Poller: watched clusters", () => {
     // Discovery found nothing yet (it failed, say): the job is unwatched, not forgotten.
     poller.setClusters([]);
     await poller.pollOnce();
-    expect([...poller.allJobs()].map((j) => j.restoreId)).toContain(ref(5).restoreId);
+    expect([...poller.allJobs()].map((j) => j.state.restoreId)).toContain(ref(5).restoreId);
   });
 });

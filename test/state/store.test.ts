@@ -5,10 +5,17 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AtlasHttpError } from "../../src/atlas/errors.js";
 import { FileStateStore, STATE_VERSION } from "../../src/state/store.js";
-import { MAX_STATE_TEXT, type JobState } from "../../src/tracker/job-state.js";
+import {
+  MAX_STATE_TEXT,
+  trackedOf,
+  type JobSnapshot,
+  type JobState,
+  type TrackedJob,
+} from "../../src/tracker/job-state.js";
 import { initialState, observeError, observeJob } from "../../src/tracker/tracker.js";
 
-const job: JobState = {
+/** A job as the file holds it: its state and, beside the state's fields, its last success. */
+const entry: JobSnapshot = {
   groupId: "32b6e34b3d91647abb20e7b8",
   clusterName: "Cluster0",
   restoreId: "6a793f81d2c4a03c5e4b1f20",
@@ -20,6 +27,8 @@ const job: JobState = {
   errorKind: "timeout_headers",
   switchedToFlex: { at: 1_764_400_000_500, reason: "version_gone" },
 };
+
+const job = trackedOf(entry);
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "restore-watch-store-"));
@@ -46,17 +55,21 @@ describe("FileStateStore", () => {
   it("writes one job per line, and a job's new state once it changed", async () => {
     const path = join(await tempDir(), "state.json");
     const store = new FileStateStore(path);
-    const other: JobState = { ...job, restoreId: "6a793f81d2c4a03c5e4b1f21", status: "QUEUED" };
+    const other = trackedOf({ ...entry, restoreId: "6a793f81d2c4a03c5e4b1f21", status: "QUEUED" });
     store.save([job, other], Date.parse("2026-11-29T10:00:00Z"), { apiUp: true });
     const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
     expect(lines).toHaveLength(4);
     expect(lines[0]).toBe(
       '{"version":2,"savedAt":"2026-11-29T10:00:00.000Z","apiUp":true,"jobs":[',
     );
-    expect(JSON.parse(lines[1]!.replace(/,$/, ""))).toEqual(job);
+    // The last success is kept in the job's entry, beside the state's fields.
+    expect(JSON.parse(lines[1]!.replace(/,$/, ""))).toEqual(entry);
     expect(lines[3]).toBe("]}");
     // The second save keeps `job` (the same object) and writes `other`'s new state.
-    const moved: JobState = { ...other, status: "RUNNING", lastTransitionAt: 1_764_400_009_000 };
+    const moved: TrackedJob = {
+      state: { ...other.state, status: "RUNNING", lastTransitionAt: 1_764_400_009_000 },
+      lastSuccessAt: undefined,
+    };
     store.save([job, moved], Date.parse("2026-11-29T10:00:05Z"));
     expect(await store.load()).toEqual({ kind: "loaded", jobs: [job, moved] });
     store.save([], Date.parse("2026-11-29T10:00:06Z"));
@@ -65,8 +78,8 @@ describe("FileStateStore", () => {
 
   it("round-trips a cancelled dedicated job", async () => {
     const store = new FileStateStore(join(await tempDir(), "state.json"));
-    const cancelled: JobState = {
-      groupId: job.groupId,
+    const cancelled = trackedOf({
+      groupId: entry.groupId,
       clusterName: "Prod0",
       restoreId: "6a793f81d2c4a03c5e4b1f21",
       api: "dedicated",
@@ -75,7 +88,7 @@ describe("FileStateStore", () => {
       lastTransitionAt: 1_786_331_100_000,
       lastSuccessAt: 1_786_331_100_000,
       terminalSince: 1_786_331_100_000,
-    };
+    });
     store.save([cancelled], Date.parse("2026-11-29T10:00:00Z"));
     expect(await store.load()).toEqual({ kind: "loaded", jobs: [cancelled] });
   });
@@ -105,7 +118,7 @@ describe("FileStateStore", () => {
     store.save([job], 0);
     // A directory where the temporary file goes makes the write fail, even for root.
     await mkdir(join(dir, `.state.json.${process.pid}.tmp`));
-    expect(() => store.save([{ ...job, status: "COMPLETED" }], 1)).toThrow(/EISDIR/);
+    expect(() => store.save([trackedOf({ ...entry, status: "COMPLETED" })], 1)).toThrow(/EISDIR/);
     expect(await store.load()).toEqual({ kind: "loaded", jobs: [job] });
   });
 
@@ -131,9 +144,9 @@ describe("FileStateStore", () => {
     const path = join(await tempDir(), "state.json");
     const long = "X".repeat(400);
     const seen = observeJob(
-      initialState(job, "flex"),
+      initialState(entry, "flex"),
       {
-        id: job.restoreId,
+        id: entry.restoreId,
         status: "RUNNING",
         rawStatus: "RUNNING",
         deliveryType: long,
@@ -145,11 +158,11 @@ describe("FileStateStore", () => {
       { status: 400, errorCode: long, detail: long },
       { operation: "get tenant restore job", target: "/x" },
     );
-    const failed = observeError(seen, error).state;
+    const failed: JobState = observeError(seen, error).state;
     const store = new FileStateStore(path);
-    store.save([failed], 2);
+    store.save([{ state: failed, lastSuccessAt: 1 }], 2);
     const loaded = await new FileStateStore(path).load();
-    expect(loaded).toEqual({ kind: "loaded", jobs: [failed] });
+    expect(loaded).toEqual({ kind: "loaded", jobs: [{ state: failed, lastSuccessAt: 1 }] });
     expect(failed.errorKind).toHaveLength(MAX_STATE_TEXT);
     expect(failed.info?.targetDeploymentItemName).toHaveLength(MAX_STATE_TEXT);
     // The same error next cycle is the same kind: not reported again.
@@ -158,30 +171,30 @@ describe("FileStateStore", () => {
 
   it("drops an unusable job entry and keeps the others", async () => {
     const path = join(await tempDir(), "state.json");
-    const other = { ...job, restoreId: "6a793f81d2c4a03c5e4b1f21" };
-    const bad = { ...job, restoreId: "6a793f81d2c4a03c5e4b1f22", status: "DONE" };
-    await writeFile(path, JSON.stringify({ version: 2, savedAt: "x", jobs: [other, bad, job] }));
+    const other = { ...entry, restoreId: "6a793f81d2c4a03c5e4b1f21" };
+    const bad = { ...entry, restoreId: "6a793f81d2c4a03c5e4b1f22", status: "DONE" };
+    await writeFile(path, JSON.stringify({ version: 2, savedAt: "x", jobs: [other, bad, entry] }));
     expect(await new FileStateStore(path).load()).toEqual({
       kind: "loaded",
-      jobs: [other, job],
+      jobs: [trackedOf(other), job],
       dropped: [{ index: 1, restoreId: bad.restoreId, problem: expect.stringContaining("status") }],
     });
   });
 
   it("cuts text longer than the bound in a file written before it existed", async () => {
     const path = join(await tempDir(), "state.json");
-    const long = { ...job, errorKind: "k".repeat(500) };
+    const long = { ...entry, errorKind: "k".repeat(500) };
     await writeFile(path, JSON.stringify({ version: 1, savedAt: "x", jobs: [long] }));
     const loaded = await new FileStateStore(path).load();
     expect(loaded).toMatchObject({
       kind: "loaded",
-      jobs: [{ errorKind: "k".repeat(MAX_STATE_TEXT) }],
+      jobs: [{ state: { errorKind: "k".repeat(MAX_STATE_TEXT) } }],
     });
   });
 
   it("migrates a version 1 file and saves it as the current version, with the last api verdict", async () => {
     const path = join(await tempDir(), "state.json");
-    await writeFile(path, JSON.stringify({ version: 1, savedAt: "x", jobs: [job] }));
+    await writeFile(path, JSON.stringify({ version: 1, savedAt: "x", jobs: [entry] }));
     const store = new FileStateStore(path);
     expect(await store.load()).toEqual({ kind: "loaded", jobs: [job], migratedFrom: 1 });
     store.save([job], 0, { apiUp: true });
@@ -192,7 +205,7 @@ describe("FileStateStore", () => {
 
   it("reads a file of a newer version as far as it understands it", async () => {
     const path = join(await tempDir(), "state.json");
-    const newer = { ...job, somethingNew: { a: 1 } };
+    const newer = { ...entry, somethingNew: { a: 1 } };
     await writeFile(path, JSON.stringify({ version: 9, savedAt: "x", extra: 1, jobs: [newer] }));
     expect(await new FileStateStore(path).load()).toEqual({
       kind: "loaded",
@@ -209,13 +222,13 @@ describe("FileStateStore.save's commit point", () => {
     const store = new FileStateStore(path);
     store.save([job], 0);
     const seen: { state: string; temp: string[] }[] = [];
-    store.save([{ ...job, status: "COMPLETED" }], 1, {}, () => {
+    store.save([trackedOf({ ...entry, status: "COMPLETED" })], 1, {}, () => {
       seen.push({
         state: JSON.parse(readFileSync(path, "utf8")).jobs[0].status,
         temp: readdirSync(dir).filter((name) => name.endsWith(".tmp")),
       });
     });
     expect(seen).toEqual([{ state: "RUNNING", temp: [`.state.json.${process.pid}.tmp`] }]);
-    expect(await store.load()).toMatchObject({ jobs: [{ status: "COMPLETED" }] });
+    expect(await store.load()).toMatchObject({ jobs: [{ state: { status: "COMPLETED" } }] });
   });
 });
