@@ -30,13 +30,10 @@ import { createMetrics } from "../src/http/metrics.js";
 import { startServer } from "../src/http/server.js";
 import type { StatusSnapshot } from "../src/http/status-snapshot.js";
 import type { RestoreStatus } from "../src/atlas/model.js";
-import type { JobState } from "../src/tracker/job-state.js";
+import type { JobState, TrackedRecord } from "../src/tracker/job-state.js";
 
-/** A tracked job, as the poller keeps it (see TrackedJob). */
-interface Job {
-  state: JobState;
-  lastSuccessAt: number | undefined;
-}
+/** A tracked job, as the poller keeps it. */
+type Job = TrackedRecord;
 
 const { values } = parseArgs({
   options: { jobs: { type: "string", default: "10000" }, runs: { type: "string", default: "20" } },

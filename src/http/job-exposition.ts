@@ -9,7 +9,7 @@
  * memory than anything else it keeps per job.
  */
 import { jobKey, statusesOf } from "../atlas/model.js";
-import type { JobState, TrackedJob } from "../tracker/job-state.js";
+import type { JobState, TrackedJob, TrackedRecord } from "../tracker/job-state.js";
 import { DeflatedPiece, type ExpositionPiece } from "./exposition-response.js";
 
 /** One family: its name, help, and the samples (or none) each job gets under its labels. */
@@ -137,12 +137,6 @@ const HEADERS = FAMILIES.map((family) =>
  */
 export const BLOCK_JOBS = 256;
 
-/** What a job's lines are rendered from; an entry's own copy, changed in place. */
-interface Shown {
-  state: JobState;
-  lastSuccessAt: number | undefined;
-}
-
 /** A job: what its lines show, and where they are. */
 interface Entry {
   /** Its identity labels, on every line. */
@@ -151,8 +145,8 @@ interface Entry {
    * What its lines were rendered from, and what the render under way renders: copies, since the
    * tracker changes its own in place.
    */
-  readonly shown: Shown;
-  readonly next: Shown;
+  readonly shown: TrackedRecord;
+  readonly next: TrackedRecord;
   /** The block whose lines hold the job's; none before its first render. */
   block: Block | undefined;
   /** The render that last included it, and its place in that render's list. */

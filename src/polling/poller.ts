@@ -21,7 +21,12 @@ import { PollDeferredError } from "./pacer.js";
 import { jobFields, reportEvent } from "./report.js";
 import type { FetchJob, PollContext } from "./resilience.js";
 import type { StateStore } from "../state/store.js";
-import { sameState, type JobState, type TrackedJob } from "../tracker/job-state.js";
+import {
+  sameState,
+  type JobState,
+  type TrackedJob,
+  type TrackedRecord,
+} from "../tracker/job-state.js";
 import {
   initialState,
   isTerminal,
@@ -145,12 +150,6 @@ interface ClusterTarget extends ClusterRef {
   pages: number;
 }
 
-/** A tracked job, as the poller keeps it: updated in place (see TrackedJob). */
-interface Tracked {
-  state: JobState;
-  lastSuccessAt: number | undefined;
-}
-
 /** How one target ended. */
 type Outcome = "ok" | "failed" | "deferred" | "aborted";
 
@@ -242,7 +241,7 @@ function recordVerdict(tally: Tally, error: AtlasError): void {
 export class Poller {
   readonly #options: PollerOptions;
   /** Every tracked job, by jobKey. */
-  readonly #states = new Map<string, Tracked>();
+  readonly #states = new Map<string, TrackedRecord>();
   #configured = new Map<string, JobSettings>();
   #mode: ApiMode;
   #tenantSunset: number;
@@ -383,12 +382,7 @@ export class Poller {
     reportLoad(logger, result);
     if (result.kind !== "loaded") return;
     if (result.apiUp !== undefined) metrics.setApiUp(result.apiUp);
-    for (const saved of result.jobs) {
-      this.#states.set(jobKey(saved.state), {
-        state: saved.state,
-        lastSuccessAt: saved.lastSuccessAt,
-      });
-    }
+    for (const saved of result.jobs) this.#states.set(jobKey(saved.state), { ...saved });
     logger.info({ event: "state_loaded", jobs: result.jobs.length }, "state loaded");
   }
 

@@ -52,6 +52,9 @@ export interface TrackedJob {
   readonly lastSuccessAt: number | undefined;
 }
 
+/** A TrackedJob as its owner keeps it, changed in place (the poller's, the exposition's copies). */
+export type TrackedRecord = { -readonly [K in keyof TrackedJob]: TrackedJob[K] };
+
 /** A job's state with its last success, as the state file, the status page and the API show it. */
 export interface JobSnapshot extends JobState {
   readonly lastSuccessAt?: number;
