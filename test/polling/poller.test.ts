@@ -245,9 +245,14 @@ describe("Poller", () => {
     await poller.pollOnce();
     expect(saved()).toEqual([["RUNNING", now]]);
     const first = now;
+    const [tracked] = poller.jobs();
+    const state = tracked?.state;
     now += 30_000;
     await poller.pollOnce();
     expect(saved()).toEqual([["RUNNING", first]]);
+    // The poll only confirmed the job: the same state, its last success moved beside it.
+    expect(poller.jobs()).toEqual([{ state, lastSuccessAt: now }]);
+    expect(poller.jobs()[0]?.state).toBe(state);
     now = first + LAST_SUCCESS_SAVE_MS;
     await poller.pollOnce();
     expect(saved()).toEqual([
